@@ -1,0 +1,42 @@
+//! The one-screen summary printed after a run.
+
+use std::fmt::Write;
+
+use crate::run::{RunReport, display_path};
+
+pub fn render(report: &RunReport) -> String {
+    let m = &report.manifest;
+    let mut s = String::new();
+    let _ = writeln!(s, "tally run {} as of {} ({})", m.pipeline.name, m.as_of, m.run_id);
+    let _ = writeln!(s, "\n  {:<24} {:>10} {:>10} {:>10}", "source", "read", "accepted", "rejected");
+    for i in &m.inputs {
+        let st = &i.run.stats;
+        let _ =
+            writeln!(s, "  {:<24} {:>10} {:>10} {:>10}", i.source, st.rows_read, st.rows_accepted, st.rows_rejected);
+    }
+    let _ = writeln!(s, "\n  {:<24} {:>10} {:>10} {:>9}", "stage", "rows in", "rows out", "seconds");
+    for st in &m.stages {
+        let _ = writeln!(
+            s,
+            "  {:<24} {:>10} {:>10} {:>9.3}",
+            format!("{} {}", st.kind, st.id),
+            st.rows_in,
+            st.rows_out,
+            st.seconds
+        );
+    }
+    let _ = writeln!(s, "\n  {:<24} {:>10}", "output", "rows");
+    for o in &m.outputs {
+        let _ = writeln!(s, "  {:<24} {:>10}", o.table, o.rows);
+    }
+    let reasons: Vec<String> = m.rejects.by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let _ = writeln!(s, "\nrejects: {} rows, {} entries ({})", m.rejects.rows, m.rejects.entries, reasons.join(", "));
+    let _ = writeln!(
+        s,
+        "written: {}/ (Parquet per output, {}, rejects.parquet, manifest.json)",
+        display_path(&report.dir),
+        m.workbook.path
+    );
+    let _ = writeln!(s, "time: {:.2} s", m.seconds);
+    s
+}

@@ -1,0 +1,80 @@
+//! A source: one export file, how to read it, and the schema it must fit.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// `sources.<name>` in a pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The export file, relative to the pipeline file.
+    pub path: Spanned<PathBuf>,
+    /// The schema file it must fit, relative to the pipeline file.
+    pub schema: Spanned<PathBuf>,
+    /// `csv`, `xlsx` or `parquet`; taken from the file extension when absent.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// CSV text encoding; `auto` detects a BOM, then UTF-8, then GB18030 (a superset of GBK).
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// CSV field delimiter.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// XLSX sheet, by name or 0-based index; the first sheet when absent.
+    #[serde(default)]
+    pub sheet: Option<Sheet>,
+    /// 1-based row of the header in an XLSX sheet (rows above it are titles); found by
+    /// matching the schema's aliases when absent.
+    #[serde(default)]
+    pub header_row: Option<Spanned<usize>>,
+    /// Accept a file with a header but no data rows; by default that is an error, since
+    /// an empty nightly export usually means a failed export.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Adds a `source_system` column with this value, to tell systems apart after a union.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Parquet,
+}
+
+impl Format {
+    pub fn from_extension(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" | "txt" | "tsv" => Some(Format::Csv),
+            "xlsx" | "xlsm" | "xls" => Some(Format::Xlsx),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    #[default]
+    Auto,
+    #[serde(alias = "utf-8")]
+    Utf8,
+    #[serde(alias = "gbk", alias = "gb2312")]
+    Gb18030,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Sheet {
+    Index(usize),
+    Name(String),
+}

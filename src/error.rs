@@ -1,0 +1,54 @@
+//! The error type of a run, split by who must act: config mistakes (exit 2) versus
+//! data and IO failures (exit 1).
+
+use std::path::PathBuf;
+
+use crate::diag::{Diagnostic, render};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The pipeline or a schema is wrong; found before any data is read.
+    #[error("{}", render(.0))]
+    Config(Vec<Diagnostic>),
+    /// An input file cannot be read as declared (encoding, format, missing columns ...).
+    #[error("{file}: {message}")]
+    Input { file: PathBuf, message: String },
+    /// A stage failed while running.
+    #[error("stage '{stage}': {message}")]
+    Stage { stage: String, message: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{context}: {source}")]
+    Polars { context: String, source: polars::error::PolarsError },
+}
+
+impl Error {
+    pub fn input(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Input { file: file.into(), message: message.into() }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// Exit code convention (as ripgrep): 2 for usage and config errors, 1 for data and IO errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches a context string to Polars errors.
+pub trait PolarsContext<T> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> PolarsContext<T> for polars::error::PolarsResult<T> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::Polars { context: context(), source })
+    }
+}

@@ -1,0 +1,256 @@
+//! Typed casting with quarantine. Every value is parsed per its schema type with Polars
+//! expressions; a value that does not fit (bad date, text in an amount, missing
+//! required value, duplicate key, out of range or outside the allowed set) sends its
+//! row to the rejects with the column, the raw value and a reason code. Nothing
+//! silently becomes null, and every row read is either accepted or rejected.
+
+use polars::prelude::*;
+
+use super::raw::ROW;
+use crate::config::{ColumnSpec, ColumnType, Schema};
+use crate::rejects::{self, Origin};
+
+const REJECTED: &str = "__rejected";
+
+/// Rows accepted with their schema types, and the reject entries of the others.
+pub struct Cast {
+    pub accepted: DataFrame,
+    /// One entry per failing value (a row can fail in several columns).
+    pub rejects: DataFrame,
+    pub rows_rejected: usize,
+}
+
+/// Casts `raw` (schema columns plus `__row`) to the schema's types, splitting off rejects.
+pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Cast> {
+    let raw_schema = raw.schema().clone();
+    let parsed: Vec<Expr> = schema
+        .columns
+        .iter()
+        .map(|c| parse(c, raw_schema.get(c.name.as_str()).unwrap_or(&DataType::String)).alias(parsed_name(c)))
+        .collect();
+    let reasons: Vec<Expr> = schema.columns.iter().map(|c| reason(c).alias(reason_name(c))).collect();
+    let any_reason = reasons_of(schema).into_iter().map(|r| r.is_not_null()).reduce(|a, b| a.or(b));
+    let checked = raw
+        .lazy()
+        .with_columns(parsed)
+        .with_columns(reasons)
+        .with_column(any_reason.unwrap_or(lit(false)).alias(REJECTED))
+        .collect()?;
+
+    let accepted = checked
+        .clone()
+        .lazy()
+        .filter(col(REJECTED).not())
+        .select(schema.columns.iter().map(|c| col(parsed_name(c)).alias(c.name.as_str())).collect::<Vec<_>>())
+        .collect()?;
+    let bad = checked.lazy().filter(col(REJECTED)).with_column(record(schema)).collect()?;
+    let rows_rejected = bad.height();
+    let entries = schema
+        .columns
+        .iter()
+        .map(|c| {
+            let reason = col(reason_name(c));
+            bad.clone().lazy().filter(reason.clone().is_not_null()).select(rejects::entry(
+                origin,
+                col(ROW),
+                Some(c.name.as_str()),
+                col(c.name.as_str()).cast(DataType::String),
+                reason.clone(),
+                detail(c, reason),
+                col(rejects::RECORD),
+            ))
+        })
+        .collect::<Vec<_>>();
+    let rejects = if entries.is_empty() {
+        rejects::empty()
+    } else {
+        concat(entries, UnionArgs::default())?
+            .sort([rejects::ROW_COLUMN], SortMultipleOptions::default().with_maintain_order(true))
+            .collect()?
+    };
+    Ok(Cast { accepted, rejects, rows_rejected })
+}
+
+fn parsed_name(c: &ColumnSpec) -> String {
+    format!("__parsed_{}", c.name)
+}
+
+fn reason_name(c: &ColumnSpec) -> String {
+    format!("__reason_{}", c.name)
+}
+
+fn reasons_of(schema: &Schema) -> Vec<Expr> {
+    schema.columns.iter().map(|c| col(reason_name(c))).collect()
+}
+
+/// The raw value trimmed, with blank text as null.
+fn text(raw: Expr) -> Expr {
+    let trimmed = raw.cast(DataType::String).str().strip_chars(lit(NULL));
+    when(trimmed.clone().str().len_bytes().eq(lit(0))).then(lit(NULL).cast(DataType::String)).otherwise(trimmed)
+}
+
+/// The column parsed to its schema type; null where the text does not fit.
+fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
+    let target = c.kind.dtype();
+    let raw = col(c.name.as_str());
+    if *raw_dtype == target {
+        return raw;
+    }
+    let t = text(raw);
+    match c.kind {
+        ColumnType::String => t,
+        ColumnType::Int => t.str().replace_all(lit(","), lit(""), true).cast(DataType::Int64),
+        ColumnType::Decimal { .. } => money_text(t).cast(target),
+        ColumnType::Date => parse_date(t, c.format.as_deref()),
+        ColumnType::Datetime => parse_datetime(t, c.format.as_deref()),
+        ColumnType::Bool => parse_bool(t),
+    }
+}
+
+/// `¥1,234.50`, `1,234.50元`, `(1,234.50)` and SAP's trailing minus `1234.50-` as plain numbers.
+fn money_text(t: Expr) -> Expr {
+    t.str()
+        .replace_all(lit(r"[¥￥$€,\s]|元|RMB|CNY|人民币"), lit(""), false)
+        .str()
+        .replace(lit(r"^\((.+)\)$"), lit("-$1"), false)
+        .str()
+        .replace(lit(r"^([0-9.]+)-$"), lit("-$1"), false)
+}
+
+fn strptime(format: &str) -> StrptimeOptions {
+    StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: true }
+}
+
+/// `2024-03-05`, `2024/3/5`, `2024.3.5`, `2024年3月5日`, `20240305`, with an optional time part.
+fn parse_date(t: Expr, format: Option<&str>) -> Expr {
+    if let Some(f) = format {
+        return t.str().to_date(strptime(f));
+    }
+    let separated = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$";
+    let compact = r"^(\d{4})(\d{2})(\d{2})$";
+    let iso = |pattern: &str| {
+        let part = |i| t.clone().str().extract(lit(pattern), i);
+        concat_str([part(1), part(2).str().zfill(lit(2)), part(3).str().zfill(lit(2))], "-", false)
+    };
+    coalesce(&[iso(separated), iso(compact)]).str().to_date(strptime("%Y-%m-%d"))
+}
+
+fn parse_datetime(t: Expr, format: Option<&str>) -> Expr {
+    let unit = TimeUnit::Microseconds;
+    let to_datetime = |e: Expr, f: &str| e.str().to_datetime(Some(unit), None, strptime(f), lit("raise"));
+    if let Some(f) = format {
+        return to_datetime(t, f);
+    }
+    let norm = t.clone().str().replace_all(lit("/"), lit("-"), true).str().replace(lit("T"), lit(" "), true);
+    coalesce(&[
+        to_datetime(norm.clone(), "%Y-%m-%d %H:%M:%S"),
+        to_datetime(norm, "%Y-%m-%d %H:%M"),
+        parse_date(t, None).cast(DataType::Datetime(unit, None)),
+    ])
+}
+
+const TRUE_WORDS: [&str; 8] = ["true", "t", "yes", "y", "1", "是", "有效", "√"];
+const FALSE_WORDS: [&str; 8] = ["false", "f", "no", "n", "0", "否", "无效", "×"];
+
+fn parse_bool(t: Expr) -> Expr {
+    let lower = t.str().to_lowercase();
+    let words = |w: &[&str]| lit(Series::new("".into(), w)).implode(false);
+    when(lower.clone().is_in(words(&TRUE_WORDS), false))
+        .then(lit(true))
+        .when(lower.is_in(words(&FALSE_WORDS), false))
+        .then(lit(false))
+        .otherwise(lit(NULL).cast(DataType::Boolean))
+}
+
+/// A min/max bound from a schema file as a literal of the column's type.
+pub fn parse_bound(kind: ColumnType, text: &str) -> Result<Expr, String> {
+    let bad = || format!("bound '{text}' is not a valid {kind}");
+    match kind {
+        ColumnType::Int => text.parse::<i64>().map(lit).map_err(|_| bad()),
+        ColumnType::Decimal { .. } => {
+            text.parse::<f64>().map_err(|_| bad())?;
+            Ok(lit(text.to_string()).cast(kind.dtype()))
+        }
+        ColumnType::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(lit).map_err(|_| bad()),
+        ColumnType::Datetime => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+            .map(|d| lit(d).cast(kind.dtype()))
+            .map_err(|_| bad()),
+        ColumnType::String | ColumnType::Bool => Err(format!("min/max do not apply to {kind} columns")),
+    }
+}
+
+/// The first problem of a value, as a reason code; null when it fits.
+fn reason(c: &ColumnSpec) -> Expr {
+    let raw_text = text(col(c.name.as_str()));
+    let value = col(parsed_name(c));
+    let mut checks: Vec<(Expr, String)> = Vec::new();
+    if c.required {
+        checks.push((raw_text.clone().is_null(), "missing_required".into()));
+    }
+    checks.push((raw_text.is_not_null().and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
+    if let Some(allowed) = &c.allowed {
+        let set = lit(Series::new("".into(), allowed)).implode(false);
+        let outside = value.clone().cast(DataType::String).is_in(set, false).not();
+        checks.push((value.clone().is_not_null().and(outside), "not_allowed".into()));
+    }
+    if let Some(Ok(min)) = c.min.as_ref().map(|b| parse_bound(c.kind, &b.value.0)) {
+        checks.push((value.clone().lt(min), "below_min".into()));
+    }
+    if let Some(Ok(max)) = c.max.as_ref().map(|b| parse_bound(c.kind, &b.value.0)) {
+        checks.push((value.clone().gt(max), "above_max".into()));
+    }
+    if c.unique {
+        checks.push((value.clone().is_not_null().and(value.is_first_distinct().not()), "duplicate_key".into()));
+    }
+    // Earlier checks take precedence, so nest from the last one outwards.
+    checks.into_iter().rev().fold(lit(NULL).cast(DataType::String), |otherwise, (cond, code)| {
+        when(cond).then(lit(code)).otherwise(otherwise)
+    })
+}
+
+fn kind_word(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::String => "string",
+        ColumnType::Int => "int",
+        ColumnType::Decimal { .. } => "decimal",
+        ColumnType::Date => "date",
+        ColumnType::Datetime => "datetime",
+        ColumnType::Bool => "bool",
+    }
+}
+
+/// A human explanation of a reason code for this column.
+fn detail(c: &ColumnSpec, reason: Expr) -> Expr {
+    let bound = |b: &Option<serde_saphyr::Spanned<crate::config::Scalar>>| {
+        b.as_ref().map_or(String::new(), |b| b.value.0.clone())
+    };
+    let allowed = c.allowed.as_ref().map_or(String::new(), |a| a.join(", "));
+    let is = |code: &str| reason.clone().eq(lit(code.to_string()));
+    when(is("not_allowed"))
+        .then(lit(format!("allowed: {allowed}")))
+        .when(is("below_min"))
+        .then(lit(format!("min {}", bound(&c.min))))
+        .when(is("above_max"))
+        .then(lit(format!("max {}", bound(&c.max))))
+        .when(is("duplicate_key"))
+        .then(lit("an earlier row has this value"))
+        .when(is("missing_required"))
+        .then(lit("required value is empty"))
+        .otherwise(lit(format!("expected {}", c.kind)))
+}
+
+/// The whole raw row as `column=value; ...`, so a rejected row can be repaired and reloaded.
+fn record(schema: &Schema) -> Expr {
+    let parts: Vec<Expr> = schema
+        .columns
+        .iter()
+        .map(|c| {
+            concat_str(
+                [lit(format!("{}=", c.name)), col(c.name.as_str()).cast(DataType::String).fill_null(lit(""))],
+                "",
+                false,
+            )
+        })
+        .collect();
+    concat_str(parts, "; ", false).alias(rejects::RECORD)
+}

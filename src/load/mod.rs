@@ -1,0 +1,76 @@
+//! The `load` of each source: read the export, map its headers, cast to the schema,
+//! quarantine what does not fit. Rows read = rows accepted + rows rejected, always.
+
+pub mod cast;
+mod csv;
+mod decode;
+mod headers;
+mod parquet;
+mod raw;
+mod xlsx;
+
+pub use raw::{MalformedRow, ROW, ReadInfo};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Format, Source};
+use crate::error::{Error, PolarsContext, Result};
+use crate::rejects::{self, Origin};
+
+/// A loaded source: accepted rows with schema types, and reject entries.
+pub struct Loaded {
+    pub table: DataFrame,
+    pub rejects: DataFrame,
+    pub stats: LoadStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadStats {
+    pub rows_read: usize,
+    pub rows_accepted: usize,
+    pub rows_rejected: usize,
+    pub reject_entries: usize,
+    #[serde(flatten)]
+    pub read: ReadInfo,
+}
+
+pub fn load(source: &Source) -> Result<Loaded> {
+    let path = &source.path;
+    let raw = match source.format {
+        Format::Csv => csv::read_csv(path, &source.config, &source.schema)?,
+        Format::Xlsx => xlsx::read_xlsx(path, &source.config, &source.schema)?,
+        Format::Parquet => parquet::read_parquet(path, &source.schema)?,
+    };
+    if raw.frame.height() + raw.malformed.len() == 0 && !source.config.allow_empty {
+        return Err(Error::input(path, "no data rows below the header (set `allow_empty: true` if that is expected)"));
+    }
+    let origin = Origin {
+        stage: format!("load:{}", source.name),
+        source: source.name.clone(),
+        file: path.display().to_string(),
+    };
+    let context = || format!("{}: casting to schema '{}'", path.display(), source.schema.name);
+    let parsed_rows = raw.frame.height();
+    let cast = cast::cast(raw.frame, &source.schema, &origin).context(context)?;
+    let mut rejects = cast.rejects;
+    rejects.vstack_mut(&rejects::from_malformed(&origin, &raw.malformed).context(context)?).context(context)?;
+
+    let mut table = cast.accepted;
+    if let Some(system) = &source.config.system {
+        let tag =
+            Column::new_scalar("source_system".into(), Scalar::from(PlSmallStr::from(system.as_str())), table.height());
+        table.with_column(tag).context(context)?;
+    }
+    let stats = LoadStats {
+        rows_read: parsed_rows + raw.malformed.len(),
+        rows_accepted: table.height(),
+        rows_rejected: cast.rows_rejected + raw.malformed.len(),
+        reject_entries: rejects.height(),
+        read: raw.info,
+    };
+    if stats.rows_read != stats.rows_accepted + stats.rows_rejected {
+        return Err(Error::input(path, format!("internal error: row conservation broken: {stats:?}")));
+    }
+    Ok(Loaded { table, rejects, stats })
+}

@@ -1,0 +1,34 @@
+//! Parquet exports: columns keep their types and are renamed by the schema's aliases.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::headers::{check_required, map_headers};
+use super::raw::{ROW, RawTable, ReadInfo};
+use crate::config::Schema;
+use crate::error::{Error, PolarsContext, Result};
+
+pub fn read_parquet(path: &Path, schema: &Schema) -> Result<RawTable> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
+    let headers: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
+    let map = map_headers(&headers, schema);
+    check_required(&map, schema, &headers).map_err(|m| Error::input(path, m))?;
+    let height = df.height();
+    let mut columns: Vec<Column> = schema
+        .columns
+        .iter()
+        .zip(&map.sources)
+        .map(|(c, source)| match source {
+            Some(i) => df.columns()[*i].clone().with_name(c.name.as_str().into()),
+            None => Column::full_null(c.name.as_str().into(), height, &DataType::String),
+        })
+        .collect();
+    columns.push(Column::new(ROW.into(), (1..=height as u64).collect::<Vec<_>>()));
+    let frame = DataFrame::new(height, columns).context(|| format!("{}: building frame", path.display()))?;
+    let info = ReadInfo { header_row: 0, headers, unmapped_headers: map.unmapped, ..Default::default() };
+    Ok(RawTable { frame, malformed: Vec::new(), info })
+}

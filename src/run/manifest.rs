@@ -1,0 +1,92 @@
+//! `manifest.json`: what ran, on which inputs (with hashes), and where every row went.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::executor::{SourceRun, StageRun};
+use crate::error::{Error, Result};
+use crate::write::SheetNote;
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub tally_version: &'static str,
+    pub pipeline: PipelineInfo,
+    pub run_id: String,
+    pub as_of: String,
+    pub inputs: Vec<InputInfo>,
+    pub stages: Vec<StageRun>,
+    pub outputs: Vec<OutputInfo>,
+    pub rejects: RejectsInfo,
+    pub workbook: WorkbookInfo,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineInfo {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputInfo {
+    pub source: String,
+    pub path: String,
+    pub format: String,
+    pub bytes: u64,
+    pub sha256: String,
+    #[serde(flatten)]
+    pub run: SourceRun,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputInfo {
+    pub table: String,
+    pub rows: usize,
+    pub columns: Vec<String>,
+    pub parquet: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectsInfo {
+    /// Distinct rows rejected, over all sources and stages.
+    pub rows: usize,
+    /// Reject entries: a row failing in two columns has two.
+    pub entries: usize,
+    pub by_reason: Vec<(String, u64)>,
+    pub parquet: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkbookInfo {
+    pub path: String,
+    pub sheets: Vec<SheetNote>,
+}
+
+/// Size and SHA-256 of a file, streamed so large inputs are not held twice.
+pub fn file_digest(path: &Path) -> Result<(u64, String)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, hex(&hasher.finalize())))
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

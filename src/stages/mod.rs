@@ -1,0 +1,89 @@
+//! Stages: each kind is one module owning its config (deserialized and validated up
+//! front) and its plan over Polars lazy frames. Adding a kind takes a module, a
+//! variant and a match arm.
+
+mod count;
+mod filter;
+mod select;
+mod union;
+
+pub use count::CountConfig;
+pub use filter::FilterConfig;
+pub use select::SelectConfig;
+pub use union::UnionConfig;
+
+use polars::prelude::{LazyFrame, PolarsResult};
+use serde::Deserialize;
+use serde_saphyr::Location;
+
+use crate::config::yaml::Doc;
+use crate::diag::Diagnostic;
+
+/// What every stage kind does. `plan` builds the computation; the pipeline check runs it
+/// on empty frames of the declared schemas, so column mistakes surface before any data
+/// is read, and the run executes the same plan on the real frames.
+pub trait Stage: Send + Sync {
+    /// The tables this stage reads, by name.
+    fn inputs(&self) -> Vec<&str>;
+    /// The table this stage produces.
+    fn output(&self) -> &str;
+    /// Static checks of the config that need no schema (SQL syntax, empty lists).
+    fn validate(&self, _doc: &Doc, _at: &Location) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+    /// The lazy computation over the input frames, in the order of `inputs`.
+    fn plan(&self, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame>;
+}
+
+/// One entry of a pipeline's `stages:` list, written as `- <kind>: {...}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageConfig {
+    Union(UnionConfig),
+    Filter(FilterConfig),
+    Select(SelectConfig),
+    Count(CountConfig),
+}
+
+impl StageConfig {
+    pub fn stage(&self) -> &dyn Stage {
+        match self {
+            StageConfig::Union(s) => s,
+            StageConfig::Filter(s) => s,
+            StageConfig::Select(s) => s,
+            StageConfig::Count(s) => s,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StageConfig::Union(_) => "union",
+            StageConfig::Filter(_) => "filter",
+            StageConfig::Select(_) => "select",
+            StageConfig::Count(_) => "count",
+        }
+    }
+
+    pub fn inputs(&self) -> Vec<&str> {
+        self.stage().inputs()
+    }
+
+    pub fn output(&self) -> &str {
+        self.stage().output()
+    }
+
+    pub fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
+        self.stage().validate(doc, at)
+    }
+}
+
+/// Compiles a SQL expression written in a stage, with a diagnostic at its position.
+pub(crate) fn sql(doc: &Doc, expr: &serde_saphyr::Spanned<String>) -> Result<polars::prelude::Expr, Diagnostic> {
+    polars::sql::sql_expr(&expr.value).map_err(|e| {
+        let msg = e.to_string();
+        doc.at(&expr.referenced, format!("invalid SQL expression: {}", msg.lines().next().unwrap_or_default()))
+    })
+}
+
+#[cfg(test)]
+mod tests;

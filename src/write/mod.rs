@@ -1,0 +1,7 @@
+//! Output writers: Parquet (zstd) per table and one XLSX workbook with a sheet per table.
+
+mod parquet;
+mod xlsx;
+
+pub use parquet::write_parquet;
+pub use xlsx::{SheetNote, write_workbook};

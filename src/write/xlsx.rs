@@ -1,0 +1,137 @@
+//! The run's workbook: one sheet per table, header styled and frozen, autofilter,
+//! column widths from the content, dates and amounts formatted, and every text cell
+//! written as text so that a value like `=HYPERLINK(...)` is never a formula.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use rust_xlsxwriter::{Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Excel's row limit, less the header row.
+const MAX_DATA_ROWS: usize = 1_048_575;
+/// Rows sampled to size columns.
+const WIDTH_SAMPLE: usize = 1000;
+/// Days from Excel's 1900 epoch (1899-12-30) to 1970-01-01.
+const EXCEL_UNIX_EPOCH: f64 = 25569.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetNote {
+    pub sheet: String,
+    pub rows_written: usize,
+    /// True when the table had more rows than a sheet holds; the Parquet file has all.
+    pub truncated: bool,
+}
+
+/// Writes `tables` (sheet name, frame) to one workbook at `path`.
+pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path) -> Result<Vec<SheetNote>> {
+    let err = |e: XlsxError| Error::input(path, format!("writing workbook: {e}"));
+    let mut workbook = Workbook::new();
+    let mut notes = Vec::new();
+    for (name, df) in tables {
+        let sheet = workbook.add_worksheet();
+        let sheet_name = sheet_name(name);
+        sheet.set_name(&sheet_name).map_err(err)?;
+        let rows = df.height().min(MAX_DATA_ROWS);
+        write_sheet(sheet, &df.slice(0, rows)).map_err(err)?;
+        notes.push(SheetNote { sheet: sheet_name, rows_written: rows, truncated: rows < df.height() });
+    }
+    workbook.save(path).map_err(err)?;
+    Ok(notes)
+}
+
+/// Excel sheet names: at most 31 characters, none of `[]:*?/\`.
+fn sheet_name(name: &str) -> String {
+    name.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).take(31).collect()
+}
+
+fn write_sheet(sheet: &mut Worksheet, df: &DataFrame) -> Result<(), XlsxError> {
+    let header = Format::new().set_bold().set_background_color("#DDEBF7").set_border_bottom(FormatBorder::Thin);
+    for (c, column) in df.columns().iter().enumerate() {
+        let c = c as u16;
+        sheet.write_string_with_format(0, c, column.name().as_str(), &header)?;
+        sheet.set_column_width(c, column_width(column))?;
+        write_column(sheet, c, column.as_materialized_series())?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    if df.width() > 0 {
+        sheet.autofilter(0, 0, df.height() as u32, (df.width() - 1) as u16)?;
+    }
+    Ok(())
+}
+
+fn write_column(sheet: &mut Worksheet, c: u16, s: &Series) -> Result<(), XlsxError> {
+    let at = |i: usize| (i + 1) as u32;
+    match s.dtype() {
+        DataType::Boolean => {
+            for (i, v) in s.bool().expect("bool").iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_boolean(at(i), c, v)?;
+                }
+            }
+        }
+        DataType::Date => {
+            let format = Format::new().set_num_format("yyyy-mm-dd");
+            let days = s.cast(&DataType::Int32).expect("date is i32");
+            for (i, v) in days.i32().expect("i32").iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_number_with_format(at(i), c, v as f64 + EXCEL_UNIX_EPOCH, &format)?;
+                }
+            }
+        }
+        DataType::Datetime(unit, _) => {
+            let format = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+            let per_day = match unit {
+                TimeUnit::Nanoseconds => 86_400e9,
+                TimeUnit::Microseconds => 86_400e6,
+                TimeUnit::Milliseconds => 86_400e3,
+            };
+            let ticks = s.cast(&DataType::Int64).expect("datetime is i64");
+            for (i, v) in ticks.i64().expect("i64").iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_number_with_format(at(i), c, v as f64 / per_day + EXCEL_UNIX_EPOCH, &format)?;
+                }
+            }
+        }
+        dtype if dtype.is_primitive_numeric() || dtype.is_decimal() => {
+            let format = match dtype {
+                DataType::Decimal(_, scale) => Some(Format::new().set_num_format(money_format(*scale))),
+                d if d.is_float() => Some(Format::new().set_num_format("#,##0.00")),
+                _ => None,
+            };
+            let values = s.cast(&DataType::Float64).expect("numeric casts to f64");
+            for (i, v) in values.f64().expect("f64").iter().enumerate() {
+                match (v, &format) {
+                    (Some(v), Some(f)) => sheet.write_number_with_format(at(i), c, v, f).map(|_| ())?,
+                    (Some(v), None) => sheet.write_number(at(i), c, v).map(|_| ())?,
+                    (None, _) => {}
+                }
+            }
+        }
+        _ => {
+            let text = s.cast(&DataType::String).expect("any type casts to string");
+            for (i, v) in text.str().expect("str").iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_string(at(i), c, v)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn money_format(scale: usize) -> String {
+    if scale == 0 { "#,##0".to_string() } else { format!("#,##0.{}", "0".repeat(scale)) }
+}
+
+/// Width in Excel character units: CJK characters count double.
+fn column_width(column: &Column) -> f64 {
+    let display = |s: &str| s.chars().map(|ch| if (ch as u32) >= 0x2E80 { 2 } else { 1 }).sum::<usize>();
+    let sample = column.as_materialized_series().head(Some(WIDTH_SAMPLE));
+    let text = sample.cast(&DataType::String).expect("any type casts to string");
+    let widest = text.str().expect("str").iter().flatten().map(display).max().unwrap_or(0);
+    let width = widest.max(display(column.name())) + 2;
+    (width.clamp(8, 60)) as f64
+}

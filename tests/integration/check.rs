@@ -1,0 +1,89 @@
+//! `tally check`: every config problem at once, each at file:line:col, exit code 2.
+
+use crate::util::*;
+
+#[test]
+fn reports_typo_wrong_type_and_missing_file_in_one_run() {
+    let p = Project::new();
+    p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
+    let pipeline = "\
+name: p
+sources:
+  customers:
+    path: ../data/c.csv
+    schema: ../schemas/customers.yaml
+    delimeter: ';'
+  orders:
+    path: ../data/missing.csv
+    schema: ../schemas/transactions.yaml
+stages:
+  - count:
+      input: customers
+      output: counts
+      by: category
+outputs: [counts]
+";
+    let path = p.write("pipelines/p.yaml", pipeline);
+    let out = tally(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let file = path.display().to_string();
+    assert!(err.contains(&format!("{file}:6:5: error: unknown key 'delimeter'")), "{err}");
+    assert!(err.contains("help: did you mean 'delimiter'?"), "{err}");
+    assert!(err.contains(&format!("{file}:8:11: error: source 'orders': file not found")), "{err}");
+    assert!(err.contains(&format!("{file}:14:11: error:")), "wrong type of `by`: {err}");
+}
+
+#[test]
+fn reports_unknown_tables_columns_and_cycles() {
+    let p = Project::new();
+    p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
+    let pipeline = "\
+name: p
+sources:
+  customers:
+    path: ../data/c.csv
+    schema: ../schemas/customers.yaml
+stages:
+  - filter:
+      input: custmers
+      output: a
+      where: \"category = 'x'\"
+  - filter:
+      input: c
+      output: b
+      where: \"true\"
+  - filter:
+      input: b
+      output: c
+      where: \"true\"
+outputs: [a, d]
+";
+    let path = p.write("pipelines/p.yaml", pipeline);
+    let out = tally(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(":7:5: error: stage 'a' reads table 'custmers', which nothing produces"), "{err}");
+    assert!(err.contains("did you mean 'customers'?"), "{err}");
+    assert!(err.contains(":19:14: error: output 'd' is not a table of this pipeline"), "{err}");
+    assert!(err.contains("stages form a cycle: "), "{err}");
+}
+
+#[test]
+fn reports_an_unknown_column_with_a_suggestion() {
+    let p = Project::new();
+    p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
+    let pipeline = "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n  - count:\n      input: customers\n      output: n\n      by: [categroy]\noutputs: [n]\n";
+    let path = p.write("pipelines/p.yaml", pipeline);
+    let out = tally(&["check", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(":7:5: error: stage 'n':"), "{err}");
+    assert!(err.contains("did you mean 'category'?"), "{err}");
+}
+
+#[test]
+fn the_example_pipeline_checks_clean() {
+    let out = tally(&["check", repo().join("pipelines/quarterly_inventory.yaml").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

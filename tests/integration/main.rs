@@ -1,0 +1,6 @@
+//! Integration tests: whole pipelines run through the `tally` binary on fixtures.
+
+mod check;
+mod malformed;
+mod pipelines;
+mod util;

@@ -1,0 +1,109 @@
+//! Malformed inputs: a clear message naming the file (and where), a non-zero exit,
+//! and no run directory left behind or marked as latest.
+
+use crate::util::*;
+
+/// Runs a one-source pipeline over `content` and returns (exit code, stderr).
+fn run_on(file: &str, content: &[u8], extra: &str) -> (Project, i32, String) {
+    let p = Project::new();
+    p.write(&format!("data/{file}"), content);
+    p.write("pipelines/p.yaml", customers_pipeline("p", file, extra));
+    let out = p.run("pipelines/p.yaml");
+    let code = out.status.code().unwrap();
+    let err = stderr(&out);
+    (p, code, err)
+}
+
+fn assert_no_run_left(p: &Project) {
+    let base = p.path("runs/p");
+    let left: Vec<_> =
+        std::fs::read_dir(&base).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+const HEADER: &str = "客户编码,客户名称,客户分类\n";
+
+#[test]
+fn ragged_rows_are_rejected_with_their_line() {
+    let csv = format!("{HEADER}C1,甲公司,成单客户\nC2,乙公司,成单客户,多余\nC3,丙公司\nC4,丁公司,潜在客户\n");
+    let (p, code, err) = run_on("c.csv", csv.as_bytes(), "");
+    assert_eq!(code, 0, "{err}");
+    let m = p.manifest("p");
+    assert_eq!(m["inputs"][0]["rows_read"], 4);
+    assert_eq!(m["inputs"][0]["rows_rejected"], 2);
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let rows: Vec<u64> = rejects.column("row").unwrap().u64().unwrap().no_null_iter().collect();
+    assert_eq!(rows, [3, 4]);
+    let detail = rejects.column("detail").unwrap().str().unwrap().get(0).unwrap();
+    assert_eq!(detail, "expected 3 fields, found 4");
+}
+
+#[test]
+fn invalid_utf8_in_a_declared_utf8_file_names_the_line() {
+    let text = format!("{HEADER}C1,甲公司,成单客户\n");
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let (p, code, err) = run_on("c.csv", &gbk, "    encoding: utf8\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("c.csv") && err.contains("invalid UTF-8 at line 1"), "{err}");
+    assert_no_run_left(&p);
+}
+
+#[test]
+fn truncated_xlsx_is_an_error() {
+    let p0 = Project::new();
+    tally(&["sample", "--out", p0.path("data").to_str().unwrap(), "--customers", "50", "--transactions", "10"]);
+    let full = std::fs::read(p0.path("data/crm_customers.xlsx")).unwrap();
+    let (p, code, err) = run_on("c.xlsx", &full[..full.len() / 2], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("c.xlsx") && err.contains("not a readable workbook"), "{err}");
+    assert_no_run_left(&p);
+}
+
+#[test]
+fn a_non_parquet_file_named_parquet_is_an_error() {
+    let (p, code, err) = run_on("c.parquet", HEADER.as_bytes(), "");
+    assert_eq!(code, 1);
+    assert!(err.contains("c.parquet") && err.contains("not a readable Parquet file"), "{err}");
+    assert_no_run_left(&p);
+}
+
+#[test]
+fn an_empty_file_is_an_error() {
+    let (p, code, err) = run_on("c.csv", b"", "");
+    assert_eq!(code, 1);
+    assert!(err.contains("c.csv: empty file"), "{err}");
+    assert_no_run_left(&p);
+}
+
+#[test]
+fn a_header_only_file_is_an_error_unless_allowed() {
+    let (p, code, err) = run_on("c.csv", HEADER.as_bytes(), "");
+    assert_eq!(code, 1);
+    assert!(err.contains("c.csv: no data rows below the header"), "{err}");
+    assert_no_run_left(&p);
+    let (p, code, err) = run_on("c.csv", HEADER.as_bytes(), "    allow_empty: true\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.manifest("p")["inputs"][0]["rows_read"], 0);
+}
+
+#[test]
+fn a_missing_required_column_lists_the_headers_found() {
+    let (p, code, err) = run_on("c.csv", "编号,名称\n1,甲\n".as_bytes(), "");
+    assert_eq!(code, 1);
+    assert!(err.contains("no header maps to required column 'customer_id'"), "{err}");
+    assert!(err.contains("headers found: 编号, 名称"), "{err}");
+    assert_no_run_left(&p);
+}
+
+#[test]
+fn a_failing_later_run_keeps_latest_on_the_good_run() {
+    let p = Project::new();
+    p.write("data/c.csv", format!("{HEADER}C1,甲公司,成单客户\n"));
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    assert!(p.run("pipelines/p.yaml").status.success());
+    let good = p.latest("p");
+    p.write("data/c.csv", b"\xFF\xFE\xFF");
+    assert_eq!(p.run("pipelines/p.yaml").status.code(), Some(1));
+    assert_eq!(p.latest("p"), good);
+    assert_eq!(std::fs::read_dir(p.path("runs/p")).unwrap().count(), 2, "the good run and latest");
+}
