@@ -11,6 +11,8 @@ mod xlsx;
 
 pub use raw::{MalformedRow, ROW, ReadInfo};
 
+use std::time::Instant;
+
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -31,12 +33,16 @@ pub struct LoadStats {
     pub rows_accepted: usize,
     pub rows_rejected: usize,
     pub reject_entries: usize,
+    /// Time to read and split the file, and to cast and check the values.
+    pub seconds_read: f64,
+    pub seconds_cast: f64,
     #[serde(flatten)]
     pub read: ReadInfo,
 }
 
 pub fn load(source: &Source) -> Result<Loaded> {
     let path = &source.path;
+    let started = Instant::now();
     let raw = match source.format {
         Format::Csv => csv::read_csv(path, &source.config, &source.schema)?,
         Format::Xlsx => xlsx::read_xlsx(path, &source.config, &source.schema)?,
@@ -52,6 +58,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
     };
     let context = || format!("{}: casting to schema '{}'", path.display(), source.schema.name);
     let parsed_rows = raw.frame.height();
+    let seconds_read = started.elapsed().as_secs_f64();
     let cast = cast::cast(raw.frame, &source.schema, &origin).context(context)?;
     let mut rejects = cast.rejects;
     rejects.vstack_mut(&rejects::from_malformed(&origin, &raw.malformed).context(context)?).context(context)?;
@@ -67,6 +74,8 @@ pub fn load(source: &Source) -> Result<Loaded> {
         rows_accepted: table.height(),
         rows_rejected: cast.rows_rejected + raw.malformed.len(),
         reject_entries: rejects.height(),
+        seconds_read,
+        seconds_cast: started.elapsed().as_secs_f64() - seconds_read,
         read: raw.info,
     };
     if stats.rows_read != stats.rows_accepted + stats.rows_rejected {
