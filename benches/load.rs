@@ -21,7 +21,10 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     let dir = std::env::var_os("CARGO_TARGET_DIR").map_or(dir, |t| PathBuf::from(t).join("bench-data"));
     std::fs::create_dir_all(&dir).unwrap();
-    println!("{:<28} {:>10} {:>9} {:>7} {:>7} {:>12} {:>10}", "load", "rows", "seconds", "read", "cast", "rows/s", "peak MiB");
+    println!(
+        "{:<28} {:>10} {:>9} {:>7} {:>7} {:>12} {:>10}",
+        "load", "rows", "seconds", "read", "cast", "rows/s", "peak MiB"
+    );
     for (format, rows) in [("csv", csv_rows), ("xlsx", xlsx_rows)] {
         let pipeline = prepare(&dir, format, rows);
         let out = Command::new(std::env::current_exe().unwrap())
@@ -74,7 +77,11 @@ fn measure(pipeline: &Path) {
     let label =
         format!("{} ({} rejected)", source.path.extension().unwrap().to_string_lossy(), loaded.stats.rows_rejected);
     let (read, cast) = (loaded.stats.seconds_read, loaded.stats.seconds_cast);
-    println!("{label:<28} {rows:>10} {seconds:>9.3} {read:>7.3} {cast:>7.3} {:>12.0} {:>10.0}", rows as f64 / seconds, peak_mib());
+    println!(
+        "{label:<28} {rows:>10} {seconds:>9.3} {read:>7.3} {cast:>7.3} {:>12.0} {:>10.0}",
+        rows as f64 / seconds,
+        peak_mib()
+    );
 }
 
 /// Peak resident memory of this process (Linux VmHWM).
