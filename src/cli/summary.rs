@@ -12,7 +12,7 @@ pub fn render(report: &RunReport) -> String {
     for i in &m.inputs {
         let st = &i.run.stats;
         let _ =
-            writeln!(s, "  {:<24} {:>10} {:>10} {:>10}", i.source, st.rows_read, st.rows_accepted, st.rows_rejected);
+            writeln!(s, "  {:<24} {:>10} {:>10} {:>10}", i.run.name, st.rows_read, st.rows_accepted, st.rows_rejected);
     }
     let _ = writeln!(s, "\n  {:<24} {:>10} {:>10} {:>9}", "stage", "rows in", "rows out", "seconds");
     for st in &m.stages {

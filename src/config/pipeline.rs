@@ -137,7 +137,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, Vec<Diagnostic>> {
 
 fn resolve_source(doc: &Doc, base: &Path, name: &str, config: SourceConfig) -> Result<Source, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let path = base.join(&config.path.value);
+    let path = clean_path(&base.join(&config.path.value));
     if !path.is_file() {
         diags.push(doc.at(&config.path.referenced, format!("source '{name}': file not found: {}", path.display())));
     }
@@ -148,7 +148,7 @@ fn resolve_source(doc: &Doc, base: &Path, name: &str, config: SourceConfig) -> R
                 .with_help("add `format: csv`, `format: xlsx` or `format: parquet`"),
         );
     }
-    let schema_path = base.join(&config.schema.value);
+    let schema_path = clean_path(&base.join(&config.schema.value));
     let schema = if schema_path.is_file() {
         load_schema(&schema_path).map_err(|mut d| diags.append(&mut d)).ok()
     } else {
@@ -164,6 +164,23 @@ fn resolve_source(doc: &Doc, base: &Path, name: &str, config: SourceConfig) -> R
         }
         _ => Err(diags),
     }
+}
+
+/// Removes `.` and `dir/..` from a path without touching the file system, so that
+/// paths in messages and the manifest read as the user would write them.
+fn clean_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Every table is produced once, every input exists, outputs exist, no cycles.

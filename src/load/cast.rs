@@ -7,6 +7,7 @@
 use polars::prelude::*;
 
 use super::raw::ROW;
+use super::values;
 use crate::config::{ColumnSpec, ColumnType, Schema};
 use crate::rejects::{self, Origin};
 
@@ -100,39 +101,23 @@ fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
     match c.kind {
         ColumnType::String => t,
         ColumnType::Int => t.str().replace_all(lit(","), lit(""), true).cast(DataType::Int64),
-        ColumnType::Decimal { .. } => money_text(t).cast(target),
+        ColumnType::Decimal { precision, scale } => values::decimals(t, precision, scale),
         ColumnType::Date => parse_date(t, c.format.as_deref()),
         ColumnType::Datetime => parse_datetime(t, c.format.as_deref()),
         ColumnType::Bool => parse_bool(t),
     }
 }
 
-/// `¥1,234.50`, `1,234.50元`, `(1,234.50)` and SAP's trailing minus `1234.50-` as plain numbers.
-fn money_text(t: Expr) -> Expr {
-    t.str()
-        .replace_all(lit(r"[¥￥$€,\s]|元|RMB|CNY|人民币"), lit(""), false)
-        .str()
-        .replace(lit(r"^\((.+)\)$"), lit("-$1"), false)
-        .str()
-        .replace(lit(r"^([0-9.]+)-$"), lit("-$1"), false)
-}
-
 fn strptime(format: &str) -> StrptimeOptions {
     StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: true }
 }
 
-/// `2024-03-05`, `2024/3/5`, `2024.3.5`, `2024年3月5日`, `20240305`, with an optional time part.
+/// A date by `format`, else in any layout of [`values::parse_date`].
 fn parse_date(t: Expr, format: Option<&str>) -> Expr {
-    if let Some(f) = format {
-        return t.str().to_date(strptime(f));
+    match format {
+        Some(f) => t.str().to_date(strptime(f)),
+        None => values::dates(t),
     }
-    let separated = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$";
-    let compact = r"^(\d{4})(\d{2})(\d{2})$";
-    let iso = |pattern: &str| {
-        let part = |i| t.clone().str().extract(lit(pattern), i);
-        concat_str([part(1), part(2).str().zfill(lit(2)), part(3).str().zfill(lit(2))], "-", false)
-    };
-    coalesce(&[iso(separated), iso(compact)]).str().to_date(strptime("%Y-%m-%d"))
 }
 
 fn parse_datetime(t: Expr, format: Option<&str>) -> Expr {
@@ -181,13 +166,15 @@ pub fn parse_bound(kind: ColumnType, text: &str) -> Result<Expr, String> {
 
 /// The first problem of a value, as a reason code; null when it fits.
 fn reason(c: &ColumnSpec) -> Expr {
-    let raw_text = text(col(c.name.as_str()));
+    let present = col(c.name.as_str()).is_not_null();
     let value = col(parsed_name(c));
     let mut checks: Vec<(Expr, String)> = Vec::new();
     if c.required {
-        checks.push((raw_text.clone().is_null(), "missing_required".into()));
+        checks.push((present.clone().not(), "missing_required".into()));
     }
-    checks.push((raw_text.is_not_null().and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
+    if c.kind != ColumnType::String {
+        checks.push((present.and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
+    }
     if let Some(allowed) = &c.allowed {
         let set = lit(Series::new("".into(), allowed)).implode(false);
         let outside = value.clone().cast(DataType::String).is_in(set, false).not();

@@ -25,6 +25,7 @@ pub struct Outcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceRun {
+    #[serde(rename = "source")]
     pub name: String,
     pub seconds: f64,
     #[serde(flatten)]

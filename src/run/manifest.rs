@@ -33,7 +33,6 @@ pub struct PipelineInfo {
 
 #[derive(Debug, Serialize)]
 pub struct InputInfo {
-    pub source: String,
     pub path: String,
     pub format: String,
     pub bytes: u64,

@@ -96,7 +96,6 @@ fn inputs(pipeline: &Pipeline, loads: &[SourceRun]) -> Result<Vec<InputInfo>> {
             let (bytes, sha256) = file_digest(&source.path)?;
             let run = loads.iter().find(|l| l.name == source.name).expect("every source ran").clone();
             Ok(InputInfo {
-                source: source.name.clone(),
                 path: source.path.display().to_string(),
                 format: format_name(source.format).into(),
                 bytes,
