@@ -7,9 +7,13 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 /// `2024-03-05`, `2024/3/5`, `2024.3.5`, `2024年3月5日`, `20240305`, each optionally
-/// followed by a time (`2024-03-05 10:30:00`, `2024-03-05T10:30`), which is ignored.
+/// followed by a time (`2024-03-05 10:30:00`, `2024-03-05T10:30`), which is ignored;
+/// or an Excel serial day number (`45356`, from a cell not formatted as a date).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
+    if let Some(date) = excel_serial(s) {
+        return Some(date);
+    }
     let date_part = s.split([' ', 'T']).next()?;
     let rest = &s[date_part.len()..];
     if !rest.is_empty() && !rest[1..].chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.') {
@@ -33,6 +37,18 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     };
     let num = |t: &str| if t.bytes().all(|b| b.is_ascii_digit()) { t.parse::<u32>().ok() } else { None };
     NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?)
+}
+
+/// Excel's 1900 date system counts days from 1899-12-30 (for serials past its fictitious
+/// 1900-02-29). Only five-digit serials are taken (1927 to 2173), so that no other
+/// number is mistaken for a date.
+fn excel_serial(s: &str) -> Option<NaiveDate> {
+    let days =
+        s.split_once('.').map_or(s, |(int, frac)| if frac.bytes().all(|b| b.is_ascii_digit()) { int } else { "" });
+    if days.len() != 5 || !days.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(days.parse().ok()?))
 }
 
 /// An amount as fixed-point integer of `scale` decimals: `¥1,234.50`, `1,234.50元`,
@@ -144,6 +160,10 @@ mod tests {
             assert_eq!(parse_date(s), None, "{s}");
         }
         assert_eq!(parse_date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
+        assert_eq!(parse_date("45356"), d, "Excel serial");
+        assert_eq!(parse_date("45356.75"), d, "Excel serial with a time");
+        assert_eq!(parse_date("4535"), None);
+        assert_eq!(parse_date("453560"), None);
     }
 
     #[test]

@@ -118,3 +118,28 @@ fn committed_sample_rejects_exactly_the_planted_rows() {
         assert!(planted(reason) > 0, "the sample plants {reason}");
     }
 }
+
+/// A text cell that looks like a formula stays text in the workbook, and an Excel
+/// serial date in a date column is a date.
+#[test]
+fn workbook_text_is_never_a_formula() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let p = Project::new();
+    let evil = "=HYPERLINK(\"http://example.com\",\"点我\")";
+    let csv = format!("客户编码,客户名称,客户分类,建档日期\nC1,\"{}\",成单客户,45356\n", evil.replace('"', "\"\""));
+    p.write("data/c.csv", csv);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut book = open_workbook_auto(p.latest("p").join("p.xlsx")).unwrap();
+    let sheet = book.worksheet_range("customers").unwrap();
+    assert_eq!(sheet.get_value((1, 1)), Some(&Data::String(evil.to_string())));
+    let formulas = book.worksheet_formula("customers").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no formulas");
+    let created = read_parquet(&p.latest("p").join("customers.parquet"))
+        .column("created_at")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    assert_eq!(created.str().unwrap().get(0), Some("2024-03-05"));
+}
