@@ -2,10 +2,18 @@
 
 use crate::util::*;
 
-#[test]
-fn reports_typo_wrong_type_and_missing_file_in_one_run() {
+/// Runs `tally check` on `pipeline` (with one small CSV at `data/c.csv`); returns the
+/// exit code, stderr and the pipeline's path as printed in messages.
+fn check(pipeline: &str) -> (Option<i32>, String, String) {
     let p = Project::new();
     p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
+    let path = p.write("pipelines/p.yaml", pipeline);
+    let out = tally(&["check", path.to_str().unwrap()]);
+    (out.status.code(), stderr(&out), path.display().to_string())
+}
+
+#[test]
+fn reports_typo_wrong_type_and_missing_file_in_one_run() {
     let pipeline = "\
 name: p
 sources:
@@ -23,11 +31,8 @@ stages:
       by: category
 outputs: [counts]
 ";
-    let path = p.write("pipelines/p.yaml", pipeline);
-    let out = tally(&["check", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    let file = path.display().to_string();
+    let (code, err, file) = check(pipeline);
+    assert_eq!(code, Some(2));
     assert!(err.contains(&format!("{file}:6:5: error: unknown key 'delimeter'")), "{err}");
     assert!(err.contains("help: did you mean 'delimiter'?"), "{err}");
     assert!(err.contains(&format!("{file}:8:11: error: source 'orders': file not found")), "{err}");
@@ -36,8 +41,6 @@ outputs: [counts]
 
 #[test]
 fn reports_unknown_tables_columns_and_cycles() {
-    let p = Project::new();
-    p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
     let pipeline = "\
 name: p
 sources:
@@ -59,10 +62,8 @@ stages:
       where: \"true\"
 outputs: [a, d]
 ";
-    let path = p.write("pipelines/p.yaml", pipeline);
-    let out = tally(&["check", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let (code, err, _) = check(pipeline);
+    assert_eq!(code, Some(2));
     assert!(err.contains(":7:5: error: stage 'a' reads table 'custmers', which nothing produces"), "{err}");
     assert!(err.contains("did you mean 'customers'?"), "{err}");
     assert!(err.contains(":19:14: error: output 'd' is not a table of this pipeline"), "{err}");
@@ -71,13 +72,9 @@ outputs: [a, d]
 
 #[test]
 fn reports_an_unknown_column_with_a_suggestion() {
-    let p = Project::new();
-    p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
     let pipeline = "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n  - count:\n      input: customers\n      output: n\n      by: [categroy]\noutputs: [n]\n";
-    let path = p.write("pipelines/p.yaml", pipeline);
-    let out = tally(&["check", path.to_str().unwrap()]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err, _) = check(pipeline);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(":7:5: error: stage 'n':"), "{err}");
     assert!(err.contains("did you mean 'category'?"), "{err}");
 }
