@@ -25,8 +25,9 @@ pub struct SourceConfig {
     /// XLSX sheet, by name or 0-based index; the first sheet when absent.
     #[serde(default)]
     pub sheet: Option<Sheet>,
-    /// 1-based row of the header in an XLSX sheet (rows above it are titles); found by
-    /// matching the schema's aliases when absent.
+    /// 1-based row of the header (XLSX: the Excel row; CSV: the line); rows above it are
+    /// titles. When absent, the first of the top 30 rows that matches the most of the
+    /// schema's names and aliases.
     #[serde(default)]
     pub header_row: Option<Spanned<usize>>,
     /// Accept a file with a header but no data rows; by default that is an error, since

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::decode::decode;
-use super::headers::{check_required, map_headers};
+use super::headers::{HEADER_SEARCH_ROWS, check_required, declared_index, find_header, header_not_found};
 use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, SourceConfig};
 use crate::error::{Error, Result};
@@ -20,19 +20,34 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
 
+    // Title lines may stand above the header: look at the first records to find it.
+    let mut top: Vec<csv::ByteRecord> = Vec::new();
     let mut record = csv::ByteRecord::new();
-    reader.read_byte_record(&mut record).map_err(csv_error)?;
-    let header_row = record.position().map_or(1, |p| p.line() as usize);
-    let headers: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-    let map = map_headers(&headers, schema);
+    while top.len() < HEADER_SEARCH_ROWS.max(declared_index(config, 0))
+        && reader.read_byte_record(&mut record).map_err(csv_error)?
+    {
+        top.push(record.clone());
+    }
+    let texts: Vec<Vec<String>> =
+        top.iter().map(|r| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()).collect();
+    let mut lines = LineCounter::new(text.as_bytes());
+    let mut line_of = |r: &csv::ByteRecord| lines.line_at(r.position().map_or(0, |p| p.byte()) as usize);
+    let declared = config
+        .header_row
+        .as_ref()
+        .map(|h| top.iter().position(|r| line_of(r) as usize >= h.value).unwrap_or(usize::MAX));
+    let (header_index, map) =
+        find_header(&texts, schema, declared).ok_or_else(|| Error::input(path, header_not_found(config)))?;
+    let header_row = line_of(&top[header_index]) as usize;
+    let headers = texts[header_index].clone();
     check_required(&map, schema, &headers).map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
 
     let unmapped_headers = map.unmapped.clone();
     let estimated_rows = bytes.len() / (headers.len() * 12).max(1);
     let mut columns = TextColumns::new(schema, map, estimated_rows);
     let mut malformed = Vec::new();
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
-        let row = record.position().map_or(0, |p| p.line());
+    let mut add = |record: &csv::ByteRecord| {
+        let row = line_of(record);
         if record.len() != headers.len() {
             malformed.push(MalformedRow {
                 row,
@@ -44,12 +59,43 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
                     .collect::<Vec<_>>()
                     .join(&config.delimiter.to_string()),
             });
-            continue;
+            return;
         }
         // Fields are slices of valid UTF-8 split at ASCII delimiters, so they are valid UTF-8.
         columns.push(row, |i| record.get(i).and_then(|f| std::str::from_utf8(f).ok()));
+    };
+    top.iter().skip(header_index + 1).for_each(&mut add);
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        add(&record);
     }
     let (frame, _) = columns.finish();
     let info = ReadInfo { encoding: Some(encoding), header_row, headers, unmapped_headers, ..Default::default() };
     Ok(RawTable { frame, malformed, info })
+}
+
+/// Line numbers from byte offsets, counted incrementally as records go by. The csv
+/// crate's own line count skips blank lines, which would misnumber rows.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        LineCounter { text, offset: 0, line: 1 }
+    }
+
+    /// The 1-based line of the record at byte `offset`; offsets must not decrease
+    /// between calls. A record's offset is where the previous one ended, so blank lines
+    /// in between are stepped over first.
+    fn line_at(&mut self, offset: usize) -> u64 {
+        let mut offset = offset.min(self.text.len()).max(self.offset);
+        while matches!(self.text.get(offset), Some(b'\n' | b'\r')) {
+            offset += 1;
+        }
+        self.line += self.text[self.offset..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.offset = offset;
+        self.line
+    }
 }

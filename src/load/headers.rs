@@ -1,6 +1,6 @@
 //! Maps export headers (客户编码, Customer Code, KUNNR ...) to a schema's canonical columns.
 
-use crate::config::{Schema, header_key};
+use crate::config::{Schema, SourceConfig, header_key};
 
 /// Which header feeds which schema column.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,40 @@ pub fn map_headers(headers: &[String], schema: &Schema) -> HeaderMap {
     let unmapped =
         headers.iter().zip(&taken).filter(|(h, t)| !**t && !h.trim().is_empty()).map(|(h, _)| h.clone()).collect();
     HeaderMap { sources, unmapped }
+}
+
+/// How many rows from the top are searched for the header when it is not declared.
+pub const HEADER_SEARCH_ROWS: usize = 30;
+
+/// The header row among the first rows: declared (0-based `declared`), or else the
+/// first row that feeds the most schema columns. Rows above it are titles. When no
+/// row matches at all, the first row is taken, so the error lists its headers.
+pub fn find_header(rows: &[Vec<String>], schema: &Schema, declared: Option<usize>) -> Option<(usize, HeaderMap)> {
+    if let Some(i) = declared {
+        return rows.get(i).map(|r| (i, map_headers(r, schema)));
+    }
+    let mut best: Option<(usize, HeaderMap)> = None;
+    for (i, row) in rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
+        let map = map_headers(row, schema);
+        if map.matched() > best.as_ref().map_or(0, |(_, b)| b.matched()) {
+            best = Some((i, map));
+        }
+    }
+    best.or_else(|| rows.first().map(|r| (0, map_headers(r, schema))))
+}
+
+/// How many rows a reader must look at to reach a declared header row (1-based,
+/// counted from the first used row `first_row`).
+pub fn declared_index(config: &SourceConfig, first_row: usize) -> usize {
+    config.header_row.as_ref().map_or(0, |h| h.value.saturating_sub(first_row))
+}
+
+/// Why no header was found: the declared one is past the end, or there are no rows.
+pub fn header_not_found(config: &SourceConfig) -> String {
+    match &config.header_row {
+        Some(h) => format!("header_row {} is past the end of the file", h.value),
+        None => "no header row: the file has no rows".to_string(),
+    }
 }
 
 /// An error message when a required column has no header, listing what was found.

@@ -4,13 +4,10 @@ use std::path::Path;
 
 use calamine::{Data, Reader, open_workbook_auto};
 
-use super::headers::{HeaderMap, check_required, map_headers};
+use super::headers::{HEADER_SEARCH_ROWS, check_required, declared_index, find_header, header_not_found};
 use super::raw::{RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
-
-/// How many rows from the top are searched for the header when `header_row` is absent.
-const HEADER_SEARCH_ROWS: usize = 30;
 
 pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let mut workbook =
@@ -27,16 +24,11 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     let rows: Vec<&[Data]> = range.rows().collect();
     let texts = |row: &[Data]| row.iter().map(|c| cell_text(c).unwrap_or_default()).collect::<Vec<_>>();
 
-    let (header_index, map) = match &config.header_row {
-        Some(h) => {
-            let index = h.value.checked_sub(1 + first_row).filter(|&i| i < rows.len()).ok_or_else(|| {
-                Error::input(path, format!("sheet '{sheet}': header_row {} is outside the used rows", h.value))
-            })?;
-            (index, map_headers(&texts(rows[index]), schema))
-        }
-        None => find_header(&rows, schema, &texts)
-            .ok_or_else(|| Error::input(path, format!("sheet '{sheet}': no row in the first {HEADER_SEARCH_ROWS} matches the schema's column names or aliases")))?,
-    };
+    let top: Vec<Vec<String>> =
+        rows.iter().take(HEADER_SEARCH_ROWS.max(declared_index(config, first_row))).map(|r| texts(r)).collect();
+    let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first_row));
+    let (header_index, map) = find_header(&top, schema, declared)
+        .ok_or_else(|| Error::input(path, format!("sheet '{sheet}': {}", header_not_found(config))))?;
     let headers = texts(rows[header_index]);
     let header_row = first_row + header_index + 1;
     check_required(&map, schema, &headers)
@@ -58,22 +50,6 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     let (frame, _) = columns.finish();
     let info = ReadInfo { sheet: Some(sheet), header_row, headers, unmapped_headers, blank_rows, ..Default::default() };
     Ok(RawTable { frame, malformed: Vec::new(), info })
-}
-
-/// The first row among the top ones that feeds the most schema columns.
-fn find_header(
-    rows: &[&[Data]],
-    schema: &Schema,
-    texts: &dyn Fn(&[Data]) -> Vec<String>,
-) -> Option<(usize, HeaderMap)> {
-    let mut best: Option<(usize, HeaderMap)> = None;
-    for (i, row) in rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
-        let map = map_headers(&texts(row), schema);
-        if map.matched() > best.as_ref().map_or(0, |(_, b)| b.matched()) {
-            best = Some((i, map));
-        }
-    }
-    best
 }
 
 /// A cell as the text an export would show: integral numbers without ".0" (codes and

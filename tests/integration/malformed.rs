@@ -107,3 +107,14 @@ fn a_failing_later_run_keeps_latest_on_the_good_run() {
     assert_eq!(p.latest("p"), good);
     assert_eq!(std::fs::read_dir(p.path("runs/p")).unwrap().count(), 2, "the good run and latest");
 }
+
+#[test]
+fn title_lines_above_a_csv_header_are_skipped() {
+    let csv = format!("客户档案导出\n导出日期: 2024-12-31\n\n{HEADER}C1,甲公司,成单客户\n,乙公司,成单客户\n");
+    let (p, code, err) = run_on("c.csv", csv.as_bytes(), "");
+    assert_eq!(code, 0, "{err}");
+    let input = &p.manifest("p")["inputs"][0];
+    assert_eq!((input["header_row"].as_u64(), input["rows_read"].as_u64()), (Some(4), Some(2)));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(6), "rows keep their line numbers");
+}
