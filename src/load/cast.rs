@@ -84,22 +84,18 @@ fn reasons_of(schema: &Schema) -> Vec<Expr> {
     schema.columns.iter().map(|c| col(reason_name(c))).collect()
 }
 
-/// The raw value trimmed, with blank text as null.
-fn text(raw: Expr) -> Expr {
-    let trimmed = raw.cast(DataType::String).str().strip_chars(lit(NULL));
-    when(trimmed.clone().str().len_bytes().eq(lit(0))).then(lit(NULL).cast(DataType::String)).otherwise(trimmed)
-}
-
-/// The column parsed to its schema type; null where the text does not fit.
+/// The column parsed to its schema type; null where the text does not fit. Readers
+/// have already turned blank text into null. String columns keep their exact text:
+/// standardizing them is the clean stage's job, which counts what it changes.
 fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
     let target = c.kind.dtype();
     let raw = col(c.name.as_str());
     if *raw_dtype == target {
         return raw;
     }
-    let t = text(raw);
+    let t = raw.cast(DataType::String).str().strip_chars(lit(NULL));
     match c.kind {
-        ColumnType::String => t,
+        ColumnType::String => col(c.name.as_str()).cast(DataType::String),
         ColumnType::Int => t.str().replace_all(lit(","), lit(""), true).cast(DataType::Int64),
         ColumnType::Decimal { precision, scale } => values::decimals(t, precision, scale),
         ColumnType::Date => parse_date(t, c.format.as_deref()),
@@ -175,9 +171,14 @@ fn reason(c: &ColumnSpec) -> Expr {
     if c.kind != ColumnType::String {
         checks.push((present.and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
     }
+    // Strings are kept verbatim, but " 正常" is the allowed 正常 and "C001 " repeats C001.
+    let key = match c.kind {
+        ColumnType::String => value.clone().str().strip_chars(lit(NULL)),
+        _ => value.clone(),
+    };
     if let Some(allowed) = &c.allowed {
         let set = lit(Series::new("".into(), allowed)).implode(false);
-        let outside = value.clone().cast(DataType::String).is_in(set, false).not();
+        let outside = key.clone().cast(DataType::String).is_in(set, false).not();
         checks.push((value.clone().is_not_null().and(outside), "not_allowed".into()));
     }
     if let Some(Ok(min)) = c.min.as_ref().map(|b| parse_bound(c.kind, &b.value.0)) {
@@ -187,7 +188,7 @@ fn reason(c: &ColumnSpec) -> Expr {
         checks.push((value.clone().gt(max), "above_max".into()));
     }
     if c.unique {
-        checks.push((value.clone().is_not_null().and(value.is_first_distinct().not()), "duplicate_key".into()));
+        checks.push((value.is_not_null().and(key.is_first_distinct().not()), "duplicate_key".into()));
     }
     // Earlier checks take precedence, so nest from the last one outwards.
     checks.into_iter().rev().fold(lit(NULL).cast(DataType::String), |otherwise, (cond, code)| {

@@ -6,10 +6,10 @@ use crate::util::*;
 
 const CSV: &str = "\u{feff}客户编码,客户名称,客户分类,信用额度,建档日期,状态,备注\n\
 C001,北京华信科技有限公司,成单客户,\"¥1,234.50\",2024/3/5,正常,x\n\
-C002,上海瑞祥贸易有限公司,潜在客户,\"1,000.00元\",2024年3月6日,正常,\n\
+C002,上海瑞祥贸易有限公司,潜在客户,\"1,000.00元\",2024年3月6日, 正常 ,\n\
 C003,深圳鑫达电子有限公司,成单客户,待定,20240307,正常,\n\
 C004,杭州天海物流有限公司,测试客户,100,2024-03-08,正常,\n\
-C002,广州宏远实业有限公司,成单客户,50,2024-02-30,正常,\n\
+C002 ,广州宏远实业有限公司,成单客户,50,2024-02-30,正常,\n\
 ,成都博创医药有限公司,合作伙伴,(200.00),2024-03-09,停用,\n\
 C007,武汉星辰食品有限公司,成单客户,-5,2024-03-10,正常,\n";
 
@@ -51,7 +51,7 @@ fn loads_casts_quarantines_and_counts() {
         [
             expect(4, "credit_limit", "待定", "bad_decimal"),
             expect(5, "category", "测试客户", "not_allowed"),
-            expect(6, "customer_id", "C002", "duplicate_key"),
+            expect(6, "customer_id", "C002 ", "duplicate_key"),
             expect(6, "created_at", "2024-02-30", "bad_date"),
             expect(7, "customer_id", "", "missing_required"),
             expect(7, "credit_limit", "(200.00)", "below_min"),
