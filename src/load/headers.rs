@@ -95,3 +95,73 @@ pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> R
     let found: Vec<&str> = headers.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect();
     Err(format!("no header maps to required column {}; headers found: {}", missing.join(", "), found.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ColumnSpec, ColumnType};
+
+    fn schema() -> Schema {
+        let column = |name: &str, required: bool, aliases: &[&str]| ColumnSpec {
+            name: name.into(),
+            kind: ColumnType::String,
+            required,
+            unique: false,
+            allowed: None,
+            min: None,
+            max: None,
+            format: None,
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            description: None,
+        };
+        Schema {
+            name: "t".into(),
+            columns: vec![
+                column("customer_id", true, &["客户编码", "Customer Code"]),
+                column("name", true, &["客户名称"]),
+                column("phone", false, &["联系电话", "Phone"]),
+            ],
+        }
+    }
+
+    fn headers(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn maps_aliases_across_width_case_and_space() {
+        let h = headers(&["ＣＵＳＴＯＭＥＲ　ＣＯＤＥ", " 客户名称 ", "备注", "phone"]);
+        let map = map_headers(&h, &schema());
+        assert_eq!(map.sources, [Some(0), Some(1), Some(3)]);
+        assert_eq!(map.unmapped, ["备注"]);
+    }
+
+    #[test]
+    fn the_first_of_two_matching_headers_wins() {
+        let map = map_headers(&headers(&["客户编码", "Customer Code", "客户名称"]), &schema());
+        assert_eq!(map.sources, [Some(0), Some(2), None]);
+        assert_eq!(map.unmapped, ["Customer Code"]);
+    }
+
+    #[test]
+    fn finds_the_header_below_title_rows() {
+        let rows = vec![
+            headers(&["客户档案", "", ""]),
+            headers(&["导出日期", "2024-12-31", ""]),
+            headers(&["客户编码", "客户名称", "电话"]),
+        ];
+        let (i, map) = find_header(&rows, &schema(), None).unwrap();
+        assert_eq!((i, map.matched()), (2, 2));
+        assert_eq!(find_header(&rows, &schema(), Some(1)).unwrap().0, 1, "a declared row is taken as is");
+    }
+
+    #[test]
+    fn missing_required_columns_name_their_aliases_and_the_headers_found() {
+        let h = headers(&["编号", "电话"]);
+        let err = check_required(&map_headers(&h, &schema()), &schema(), &h).unwrap_err();
+        assert_eq!(
+            err,
+            "no header maps to required column 'customer_id' (aliases: 客户编码, Customer Code), 'name' (aliases: 客户名称); headers found: 编号, 电话"
+        );
+    }
+}

@@ -108,6 +108,13 @@ fn committed_sample_rejects_exactly_the_planted_rows() {
     let planted_rows = sample.erp.iter().filter(|r| r.planted.is_some()).count() as u64;
     assert_eq!(erp["rows_rejected"].as_u64().unwrap(), planted_rows);
 
+    // The CRM stores some phones as numbers: they must read back as the digits typed.
+    let customers = read_parquet(&p.latest("quarterly_inventory").join("customers_in_scope.parquet"));
+    let crm = customers.lazy().filter(col("source_system").eq(lit("crm"))).collect().unwrap();
+    let phones: Vec<&str> = crm.column("phone").unwrap().str().unwrap().iter().flatten().collect();
+    assert!(phones.iter().any(|p| p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit())), "numeric phones present");
+    assert!(phones.iter().all(|p| !p.contains('E') && !p.ends_with(".0")), "no float renderings");
+
     let rejects = read_parquet(&p.latest("quarterly_inventory").join("rejects.parquet"));
     let erp_rejects = rejects.lazy().filter(col("source").eq(lit("erp_customers"))).collect().unwrap();
     let count = |reason: &str| {
