@@ -6,28 +6,37 @@ use crate::run::{RunReport, display_path};
 
 pub fn render(report: &RunReport) -> String {
     let m = &report.manifest;
+    let stage_label = |kind: &str, id: &str| format!("{kind} {id}");
+    let names = m
+        .inputs
+        .iter()
+        .map(|i| i.run.name.chars().count())
+        .chain(m.stages.iter().map(|s| stage_label(s.kind, &s.id).chars().count()))
+        .chain(m.outputs.iter().map(|o| o.table.chars().count()));
+    let w = names.max().unwrap_or(0).max(12);
+
     let mut s = String::new();
     let _ = writeln!(s, "tally run {} as of {} ({})", m.pipeline.name, m.as_of, m.run_id);
-    let _ = writeln!(s, "\n  {:<24} {:>10} {:>10} {:>10}", "source", "read", "accepted", "rejected");
+    let _ = writeln!(s, "\n  {:<w$} {:>10} {:>10} {:>10}", "source", "read", "accepted", "rejected");
     for i in &m.inputs {
         let st = &i.run.stats;
         let _ =
-            writeln!(s, "  {:<24} {:>10} {:>10} {:>10}", i.run.name, st.rows_read, st.rows_accepted, st.rows_rejected);
+            writeln!(s, "  {:<w$} {:>10} {:>10} {:>10}", i.run.name, st.rows_read, st.rows_accepted, st.rows_rejected);
     }
-    let _ = writeln!(s, "\n  {:<24} {:>10} {:>10} {:>9}", "stage", "rows in", "rows out", "seconds");
+    let _ = writeln!(s, "\n  {:<w$} {:>10} {:>10} {:>10}", "stage", "rows in", "rows out", "seconds");
     for st in &m.stages {
         let _ = writeln!(
             s,
-            "  {:<24} {:>10} {:>10} {:>9.3}",
-            format!("{} {}", st.kind, st.id),
+            "  {:<w$} {:>10} {:>10} {:>10.3}",
+            stage_label(st.kind, &st.id),
             st.rows_in,
             st.rows_out,
             st.seconds
         );
     }
-    let _ = writeln!(s, "\n  {:<24} {:>10}", "output", "rows");
+    let _ = writeln!(s, "\n  {:<w$} {:>10}", "output", "rows");
     for o in &m.outputs {
-        let _ = writeln!(s, "  {:<24} {:>10}", o.table, o.rows);
+        let _ = writeln!(s, "  {:<w$} {:>10}", o.table, o.rows);
     }
     let reasons: Vec<String> = m.rejects.by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
     let _ = writeln!(s, "\nrejects: {} rows, {} entries ({})", m.rejects.rows, m.rejects.entries, reasons.join(", "));

@@ -72,6 +72,10 @@ pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
         }
     }
     outcome.rejects.rechunk_mut();
+    // Levels finish in any order; report in the order the pipeline declares.
+    let position = |id: &str| pipeline.stages.iter().position(|s| s.id() == id);
+    outcome.stages.sort_by_key(|s| position(&s.id));
+    outcome.loads.sort_by_key(|l| pipeline.sources.iter().position(|s| s.name == l.name));
     Ok(outcome)
 }
 
