@@ -5,10 +5,12 @@
 //! then measures each load in a fresh child process so that peak memory (VmHWM) is the
 //! load's own, not the generator's. Sizes: `TALLY_BENCH_CSV_ROWS`, `TALLY_BENCH_XLSX_ROWS`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
+use common::{data_dir, in_child, peak_mib, size};
 use tally::sample::{SampleSpec, generate_customers};
 
 fn main() {
@@ -18,26 +20,15 @@ fn main() {
     }
     let csv_rows = size("TALLY_BENCH_CSV_ROWS", 1_000_000);
     let xlsx_rows = size("TALLY_BENCH_XLSX_ROWS", 100_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    let dir = std::env::var_os("CARGO_TARGET_DIR").map_or(dir, |t| PathBuf::from(t).join("bench-data"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = data_dir();
     println!(
         "{:<28} {:>10} {:>9} {:>7} {:>7} {:>12} {:>10}",
         "load", "rows", "seconds", "read", "cast", "rows/s", "peak MiB"
     );
     for (format, rows) in [("csv", csv_rows), ("xlsx", xlsx_rows)] {
         let pipeline = prepare(&dir, format, rows);
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--measure", pipeline.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        print!("{}", String::from_utf8_lossy(&out.stdout));
+        print!("{}", in_child(&["--measure", pipeline.to_str().unwrap()]));
     }
-}
-
-fn size(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Writes the export (once) and a one-source pipeline over it.
@@ -82,16 +73,4 @@ fn measure(pipeline: &Path) {
         rows as f64 / seconds,
         peak_mib()
     );
-}
-
-/// Peak resident memory of this process (Linux VmHWM).
-fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN);
-    kib / 1024.0
 }

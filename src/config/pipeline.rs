@@ -268,7 +268,9 @@ fn check_schemas(
             .collect();
         match stage.config.stage().plan(inputs).and_then(|mut lf| lf.collect_schema()) {
             Ok(schema) => {
-                tables.insert(stage.id().to_string(), schema.as_ref().clone());
+                // `__…` columns are a stage's working columns, not its output.
+                let output = schema.iter().filter(|(n, _)| !n.starts_with("__")).map(|(n, t)| (n.clone(), t.clone()));
+                tables.insert(stage.id().to_string(), output.collect());
             }
             Err(e) => diags.push(schema_diagnostic(doc, stage, &e, &input_columns)),
         }

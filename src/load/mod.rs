@@ -7,7 +7,7 @@ mod decode;
 mod headers;
 mod parquet;
 mod raw;
-mod values;
+pub(crate) mod values;
 mod xlsx;
 
 pub use raw::{MalformedRow, ROW, ReadInfo};

@@ -14,11 +14,14 @@ use crate::error::{Error, PolarsContext, Result};
 use crate::load::{LoadStats, load};
 use crate::plan::NodeId;
 use crate::rejects;
+use crate::stages::StageOutput;
 
 /// Everything a run produced, before it is written.
 pub struct Outcome {
     pub tables: HashMap<String, DataFrame>,
     pub rejects: DataFrame,
+    /// Extra workbook sheets stages asked for (e.g. `cleaning_summary`).
+    pub sheets: Vec<(String, DataFrame)>,
     pub loads: Vec<SourceRun>,
     pub stages: Vec<StageRun>,
 }
@@ -41,16 +44,24 @@ pub struct StageRun {
     pub rows_out: usize,
     pub rows_rejected: usize,
     pub seconds: f64,
+    /// What the stage reports about its work (e.g. the clean stage's summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
 }
 
 enum NodeOutput {
     Source(DataFrame, DataFrame, SourceRun),
-    Stage(DataFrame, StageRun),
+    Stage(StageOutput, StageRun),
 }
 
 pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
-    let mut outcome =
-        Outcome { tables: HashMap::new(), rejects: rejects::empty(), loads: Vec::new(), stages: Vec::new() };
+    let mut outcome = Outcome {
+        tables: HashMap::new(),
+        rejects: rejects::empty(),
+        sheets: Vec::new(),
+        loads: Vec::new(),
+        stages: Vec::new(),
+    };
     for level in &pipeline.levels {
         let results: Vec<Result<NodeOutput>> =
             level.par_iter().map(|id| run_node(pipeline, *id, &outcome.tables, progress)).collect();
@@ -64,8 +75,15 @@ pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
                     outcome.tables.insert(run.name.clone(), table);
                     outcome.loads.push(run);
                 }
-                NodeOutput::Stage(table, run) => {
-                    outcome.tables.insert(run.id.clone(), table);
+                NodeOutput::Stage(output, run) => {
+                    if let Some(rejected) = &output.rejects {
+                        outcome
+                            .rejects
+                            .vstack_mut(rejected)
+                            .context(|| format!("collecting rejects of '{}'", run.id))?;
+                    }
+                    outcome.sheets.extend(output.sheets);
+                    outcome.tables.insert(run.id.clone(), output.table);
                     outcome.stages.push(run);
                 }
             }
@@ -102,22 +120,24 @@ fn run_node(
             let bar = progress.start(&format!("{} {}", config.kind(), node.id()));
             let inputs: Vec<DataFrame> = config.inputs().iter().map(|name| tables[*name].clone()).collect();
             let rows_in = inputs.iter().map(DataFrame::height).sum();
-            let table = config
-                .stage()
-                .plan(inputs.into_iter().map(DataFrame::lazy).collect())
-                .and_then(LazyFrame::collect)
-                .map_err(|e| Error::Stage { stage: node.id().to_string(), message: e.to_string() })?;
+            let stage_error = |e: PolarsError| Error::Stage { stage: node.id().to_string(), message: e.to_string() };
+            let mut output = config.stage().run(inputs).map_err(stage_error)?;
+            let rows_rejected = match &output.rejects {
+                Some(r) => r.column(rejects::ROW_COLUMN).and_then(|c| c.n_unique()).map_err(stage_error)?,
+                None => 0,
+            };
             let run = StageRun {
                 id: node.id().to_string(),
                 kind: config.kind(),
                 inputs: config.inputs().iter().map(|s| s.to_string()).collect(),
                 rows_in,
-                rows_out: table.height(),
-                rows_rejected: 0,
+                rows_out: output.table.height(),
+                rows_rejected,
                 seconds: started.elapsed().as_secs_f64(),
+                report: output.report.take(),
             };
-            bar.finish(&format!("{} rows", run.rows_out));
-            Ok(NodeOutput::Stage(table, run))
+            bar.finish(&format!("{} rows, {} rejected", run.rows_out, run.rows_rejected));
+            Ok(NodeOutput::Stage(output, run))
         }
     }
 }

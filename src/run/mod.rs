@@ -55,6 +55,7 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
     let workbook_file = format!("{}.xlsx", pipeline.name);
     let mut sheets: Vec<(&str, &DataFrame)> =
         pipeline.outputs.iter().map(|n| (n.as_str(), &outcome.tables[n])).collect();
+    sheets.extend(outcome.sheets.iter().map(|(name, df)| (name.as_str(), df)));
     sheets.push(("rejects", &outcome.rejects));
     let sheet_notes = write_workbook(&sheets, &dir.work.join(&workbook_file))?;
 

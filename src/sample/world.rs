@@ -161,9 +161,15 @@ pub fn uscc(rng: &mut impl Rng, region: &str) -> String {
     String::from_utf8(code).unwrap()
 }
 
+/// Allocated mobile blocks (号段); numbers outside them are not valid phones.
+const MOBILE_BLOCKS: [&str; 24] = [
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156", "157",
+    "158", "159", "177", "180", "186", "187", "188", "189",
+];
+
 fn phone(rng: &mut impl Rng, area_code: &str) -> String {
     if rng.random_bool(0.65) {
-        format!("1{}{:09}", rng.random_range(3..=9), rng.random_range(0..1_000_000_000u32))
+        format!("{}{:08}", MOBILE_BLOCKS.choose(rng).unwrap(), rng.random_range(0..100_000_000u32))
     } else {
         format!("{area_code}-{}{:07}", rng.random_range(2..=8), rng.random_range(0..10_000_000u32))
     }
@@ -229,7 +235,14 @@ pub fn generate(rng: &mut impl RngCore, count: usize) -> Vec<Company> {
             created: NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(rng.random_range(0..3650)),
             credit_limit: [0, 10_000, 50_000, 100_000, 200_000, 500_000][rng.random_range(0..6)],
         };
-        if !names.insert(company.name()) {
+        // Name registration forbids the same 字号 and 行业 within one registration area,
+        // whatever the legal form; English names are unique without their legal form.
+        let registered = match (company.branch_of, company.english) {
+            (Some(_), _) => company.name(),
+            (None, true) => format!("{} {}", company.brand, company.industry),
+            (None, false) => format!("{}{}{}", company.place, company.brand, company.industry),
+        };
+        if !names.insert(registered) {
             continue;
         }
         if rng.random_bool(0.5) {

@@ -2,17 +2,19 @@
 //! front) and its plan over Polars lazy frames. Adding a kind takes a module, a
 //! variant and a match arm.
 
+mod clean;
 mod count;
 mod filter;
 mod select;
 mod union;
 
+pub use clean::CleanConfig;
 pub use count::CountConfig;
 pub use filter::FilterConfig;
 pub use select::SelectConfig;
 pub use union::UnionConfig;
 
-use polars::prelude::{LazyFrame, PolarsResult};
+use polars::prelude::{DataFrame, IntoLazy, LazyFrame, PolarsResult};
 use serde::Deserialize;
 use serde_saphyr::Location;
 
@@ -31,14 +33,30 @@ pub trait Stage: Send + Sync {
     fn validate(&self, _doc: &Doc, _at: &Location) -> Vec<Diagnostic> {
         Vec::new()
     }
-    /// The lazy computation over the input frames, in the order of `inputs`.
+    /// The lazy computation over the input frames, in the order of `inputs`. Columns
+    /// named `__…` are the stage's own working columns, not part of its output schema.
     fn plan(&self, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame>;
+    /// Runs on data. Stages that reject rows or report more than a table override this.
+    fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+        let table = self.plan(inputs.into_iter().map(DataFrame::lazy).collect())?.collect()?;
+        Ok(StageOutput { table, rejects: None, report: None, sheets: Vec::new() })
+    }
+}
+
+/// What a stage produced: its table, and optionally rejected rows (rejects schema), a
+/// report for the manifest and extra workbook sheets.
+pub struct StageOutput {
+    pub table: DataFrame,
+    pub rejects: Option<DataFrame>,
+    pub report: Option<serde_json::Value>,
+    pub sheets: Vec<(String, DataFrame)>,
 }
 
 /// One entry of a pipeline's `stages:` list, written as `- <kind>: {...}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageConfig {
+    Clean(CleanConfig),
     Union(UnionConfig),
     Filter(FilterConfig),
     Select(SelectConfig),
@@ -48,6 +66,7 @@ pub enum StageConfig {
 impl StageConfig {
     pub fn stage(&self) -> &dyn Stage {
         match self {
+            StageConfig::Clean(s) => s,
             StageConfig::Union(s) => s,
             StageConfig::Filter(s) => s,
             StageConfig::Select(s) => s,
@@ -57,6 +76,7 @@ impl StageConfig {
 
     pub fn kind(&self) -> &'static str {
         match self {
+            StageConfig::Clean(_) => "clean",
             StageConfig::Union(_) => "union",
             StageConfig::Filter(_) => "filter",
             StageConfig::Select(_) => "select",

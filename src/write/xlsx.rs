@@ -30,9 +30,11 @@ pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path) -> Result<Vec<
     let err = |e: XlsxError| Error::input(path, format!("writing workbook: {e}"));
     let mut workbook = Workbook::new();
     let mut notes = Vec::new();
+    let mut used: Vec<String> = Vec::new();
     for (name, df) in tables {
         let sheet = workbook.add_worksheet();
-        let sheet_name = sheet_name(name);
+        let sheet_name = unique_sheet_name(name, &used);
+        used.push(sheet_name.to_lowercase());
         sheet.set_name(&sheet_name).map_err(err)?;
         let rows = df.height().min(MAX_DATA_ROWS);
         write_sheet(sheet, &df.slice(0, rows)).map_err(err)?;
@@ -42,9 +44,17 @@ pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path) -> Result<Vec<
     Ok(notes)
 }
 
-/// Excel sheet names: at most 31 characters, none of `[]:*?/\`.
-fn sheet_name(name: &str) -> String {
-    name.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).take(31).collect()
+/// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique regardless of case.
+fn unique_sheet_name(name: &str, used: &[String]) -> String {
+    let clean: String = name.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).collect();
+    (1..)
+        .map(|n| {
+            let suffix = if n == 1 { String::new() } else { format!(" ({n})") };
+            let keep = 31 - suffix.chars().count();
+            format!("{}{suffix}", clean.chars().take(keep).collect::<String>())
+        })
+        .find(|candidate| !used.contains(&candidate.to_lowercase()))
+        .expect("some suffix is free")
 }
 
 fn write_sheet(sheet: &mut Worksheet, df: &DataFrame) -> Result<(), XlsxError> {

@@ -1,6 +1,7 @@
 //! Integration tests: whole pipelines run through the `tally` binary on fixtures.
 
 mod check;
+mod clean;
 mod malformed;
 mod pipelines;
 mod util;

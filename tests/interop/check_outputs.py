@@ -27,7 +27,7 @@ for out in manifest["outputs"] + [{"table": "rejects", "parquet": "rejects.parqu
 
 counts = duckdb.sql(f"SELECT * FROM read_parquet('{run / 'counts_by_category_region.parquet'}')").fetchall()
 total = [r for r in counts if r[0] == "合计"]
-scope = manifest["outputs"][[o["table"] for o in manifest["outputs"]].index("customers_in_scope")]["rows"]
+scope = next(o["rows"] for o in manifest["outputs"] if o["table"] == "customers_in_scope")
 assert total and total[0][-1] == scope, (total, scope)
 
 book_path = run / manifest["workbook"]["path"]

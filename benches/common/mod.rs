@@ -1,0 +1,37 @@
+//! Shared by the bench binaries: measuring in a fresh child process, and its peak memory.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Runs this bench binary again with `args` and returns what it printed, so that each
+/// measurement's peak memory is its own.
+pub fn in_child(args: &[&str]) -> String {
+    let out = Command::new(std::env::current_exe().unwrap()).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Where generated bench inputs are cached: under the cargo target folder.
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from)
+        .join("bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Peak resident memory of this process (Linux VmHWM).
+pub fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}

@@ -1,0 +1,69 @@
+//! Width folding and whitespace: the first step of every normalizer.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC (full-width letters, digits and punctuation to half-width, U+3000 to a space),
+/// invisible characters (zero-width, BOM, soft hyphen, controls) removed, whitespace
+/// runs collapsed to one space, trimmed.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.nfkc() {
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+        || (c.is_control() && !c.is_whitespace())
+}
+
+/// CJK ideographs and their punctuation: text where spaces are noise, not separators.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// Removes spaces that have a CJK character on either side ("深圳 华信 科技" → "深圳华信科技"),
+/// keeping those between Latin words.
+pub fn join_cjk(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let before = i.checked_sub(1).map(|j| chars[j]);
+            let after = chars.get(i + 1).copied();
+            if before.is_some_and(is_cjk) || after.is_some_and(is_cjk) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_width_invisibles_and_space() {
+        assert_eq!(fold("ＡＢＣ　１２３"), "ABC 123");
+        assert_eq!(fold("\u{FEFF}北京\u{200B}字节\u{00A0}\u{00A0}跳动 "), "北京字节 跳动");
+        assert_eq!(fold("Ｃｏ．，Ｌｔｄ．"), "Co.,Ltd.");
+        assert_eq!(fold("（北京）"), "(北京)");
+        assert_eq!(fold("a\tb\r\nc"), "a b c");
+        assert_eq!(join_cjk("深圳 华信 科技 Acme Trading"), "深圳华信科技Acme Trading");
+    }
+}

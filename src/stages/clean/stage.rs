@@ -1,0 +1,148 @@
+//! The clean stage's work. Each configured column is normalized by one parallel pass
+//! (rayon over its values) that yields a struct of value, extras and failure code;
+//! everything after that (flags, rejects, summary) is Polars expressions.
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::normalize::{Normalizer, Outcome};
+use super::{CleanConfig, OnInvalid, summary};
+use crate::rejects::{self, Origin};
+use crate::stages::StageOutput;
+
+const INPUT_ROW: &str = "__input_row";
+
+pub fn raw_name(column: &str) -> String {
+    format!("__raw_{column}")
+}
+
+pub fn error_name(column: &str) -> String {
+    format!("__error_{column}")
+}
+
+fn struct_name(column: &str) -> String {
+    format!("__cleaned_{column}")
+}
+
+pub fn plan(config: &CleanConfig, lf: LazyFrame) -> PolarsResult<LazyFrame> {
+    let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
+    let structs =
+        config.columns.iter().map(|(c, cc)| normalized(col(c.as_str()), cc.normalizer()).alias(struct_name(c)));
+    let mut lf = lf.with_columns(raws.chain(structs).collect::<Vec<_>>());
+
+    let mut columns = Vec::new();
+    for (name, cc) in &config.columns {
+        let n = cc.normalizer();
+        let field = |f: &str| col(struct_name(name)).struct_().field_by_name(f);
+        let failed = field("error").is_not_null();
+        let value = match cc.on_invalid {
+            OnInvalid::Keep => {
+                when(failed.clone()).then(col(raw_name(name)).cast(DataType::String)).otherwise(field("value"))
+            }
+            _ => field("value"),
+        };
+        columns.push(value.alias(name.as_str()));
+        columns.extend(n.extras().iter().map(|e| field(e).alias(format!("{name}_{e}"))));
+        if cc.keep_original {
+            columns.push(col(raw_name(name)).alias(format!("{name}_original")));
+        }
+        if cc.on_invalid == OnInvalid::NullAndFlag {
+            columns.push(failed.alias(format!("{name}_invalid")));
+        }
+        columns.push(field("error").alias(error_name(name)));
+    }
+    lf = lf.with_columns(columns).drop(cols(config.columns.keys().map(|c| struct_name(c))));
+    if !config.flag.is_empty() {
+        let flags = config
+            .flag
+            .iter()
+            .map(|(name, e)| Ok(polars::sql::sql_expr(&e.value)?.fill_null(lit(false)).alias(name.as_str())))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        lf = lf.with_columns(flags);
+    }
+    Ok(lf)
+}
+
+/// A column normalized value by value, in parallel, as a struct of
+/// `value`, one field per extra, and `error`.
+fn normalized(e: Expr, n: Normalizer) -> Expr {
+    e.cast(DataType::String).map(
+        move |c| normalize_column(&c, n).map(Column::from),
+        move |_, f| Ok(Field::new(f.name().clone(), struct_dtype(n))),
+    )
+}
+
+fn struct_dtype(n: Normalizer) -> DataType {
+    let mut fields = vec![Field::new("value".into(), n.dtype())];
+    fields.extend(n.extras().iter().map(|e| Field::new((*e).into(), DataType::String)));
+    fields.push(Field::new("error".into(), DataType::String));
+    DataType::Struct(fields)
+}
+
+fn normalize_column(c: &Column, n: Normalizer) -> PolarsResult<Series> {
+    let values: Vec<Option<&str>> = c.str()?.iter().collect();
+    let outcomes: Vec<Option<Outcome>> = values.par_iter().with_min_len(1024).map(|v| v.map(|s| n.apply(s))).collect();
+    let text = |name: &str, get: &dyn Fn(&Outcome) -> Option<&str>| {
+        StringChunked::from_iter_options(name.into(), outcomes.iter().map(|o| o.as_ref().and_then(get))).into_series()
+    };
+    let mut fields = vec![text("value", &|o| o.value.as_deref()).cast(&n.dtype())?];
+    for (i, extra) in n.extras().iter().enumerate() {
+        fields.push(text(extra, &|o| o.extras[i].as_deref()));
+    }
+    fields.push(text("error", &|o| o.error));
+    Ok(StructChunked::from_series(c.name().clone(), c.len(), fields.iter())?.into_series())
+}
+
+pub fn run(config: &CleanConfig, df: DataFrame) -> PolarsResult<StageOutput> {
+    let input_columns: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
+    let full = plan(config, df.lazy().with_row_index(INPUT_ROW, Some(1)))?.collect()?;
+    let (summary_table, report) = summary::summarize(config, &full)?;
+
+    let rejecting: Vec<&String> =
+        config.columns.iter().filter(|(_, c)| c.on_invalid == OnInvalid::Reject).map(|(n, _)| n).collect();
+    let rejected =
+        rejecting.iter().map(|c| col(error_name(c)).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
+    let origin =
+        Origin { stage: format!("clean:{}", config.output), source: config.input.clone(), file: String::new() };
+    let record = record(config, &input_columns);
+    let entries: Vec<LazyFrame> = rejecting
+        .iter()
+        .map(|c| {
+            let normalize = format!("{:?}", config.columns[*c].normalize.value);
+            full.clone().lazy().filter(col(error_name(c)).is_not_null()).select(rejects::entry(
+                &origin,
+                col(INPUT_ROW),
+                Some(c.as_str()),
+                col(raw_name(c)),
+                concat_str([lit("invalid_"), col(error_name(c))], "", false),
+                lit(format!("{normalize} could not clean this value")),
+                record.clone(),
+            ))
+        })
+        .collect();
+    let rejects = if entries.is_empty() {
+        None
+    } else {
+        Some(
+            concat(entries, UnionArgs::default())?
+                .sort([rejects::ROW_COLUMN], SortMultipleOptions::default().with_maintain_order(true))
+                .collect()?,
+        )
+    };
+    let working: Vec<String> =
+        full.get_column_names().iter().filter(|c| c.starts_with("__")).map(|c| c.to_string()).collect();
+    let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
+    Ok(StageOutput { table, rejects, report: Some(report), sheets: vec![("cleaning_summary".into(), summary_table)] })
+}
+
+/// The input row as it came in, `column=value; …`, for the rejects.
+fn record(config: &CleanConfig, input_columns: &[String]) -> Expr {
+    let parts: Vec<Expr> = input_columns
+        .iter()
+        .map(|c| {
+            let source = if config.columns.contains_key(c) { col(raw_name(c)) } else { col(c.as_str()) };
+            concat_str([lit(format!("{c}=")), source.cast(DataType::String).fill_null(lit(""))], "", false)
+        })
+        .collect();
+    concat_str(parts, "; ", false)
+}
