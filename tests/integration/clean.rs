@@ -3,8 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use polars::prelude::*;
-
 use crate::util::*;
 
 #[test]
