@@ -7,6 +7,11 @@
 
 mod common;
 
+/// Cleaning allocates many small strings from several threads; mimalloc handles that
+/// far better than the system allocator (as Polars recommends).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

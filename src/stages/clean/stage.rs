@@ -5,8 +5,9 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::normalize::{Normalizer, Outcome};
+use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{CleanConfig, OnInvalid, summary};
+use crate::load::values::{parse_date, parse_decimal};
 use crate::rejects::{self, Origin};
 use crate::stages::StageOutput;
 
@@ -85,12 +86,32 @@ fn normalize_column(c: &Column, n: Normalizer) -> PolarsResult<Series> {
     let text = |name: &str, get: &dyn Fn(&Outcome) -> Option<&str>| {
         StringChunked::from_iter_options(name.into(), outcomes.iter().map(|o| o.as_ref().and_then(get))).into_series()
     };
-    let mut fields = vec![text("value", &|o| o.value.as_deref()).cast(&n.dtype())?];
+    let mut fields = vec![typed_values(&outcomes, n)];
     for (i, extra) in n.extras().iter().enumerate() {
         fields.push(text(extra, &|o| o.extras[i].as_deref()));
     }
     fields.push(text("error", &|o| o.error));
     Ok(StructChunked::from_series(c.name().clone(), c.len(), fields.iter())?.into_series())
+}
+
+/// The cleaned values in the normalizer's type. Dates and amounts come back as
+/// canonical text (`2024-03-05`, `1234.50`) and are read straight into their types.
+fn typed_values(outcomes: &[Option<Outcome>], n: Normalizer) -> Series {
+    let values = outcomes.iter().map(|o| o.as_ref().and_then(|o| o.value.as_deref()));
+    match n {
+        Normalizer::Date => {
+            let epoch = chrono::NaiveDate::default();
+            let days = values.map(|v| v.and_then(parse_date).map(|d| (d - epoch).num_days() as i32));
+            Int32Chunked::from_iter_options("value".into(), days).into_date().into_series()
+        }
+        Normalizer::Money { scale } => {
+            let units = values.map(|v| v.and_then(|v| parse_decimal(v, MONEY_PRECISION, scale)));
+            Int128Chunked::from_iter_options("value".into(), units)
+                .into_decimal_unchecked(MONEY_PRECISION, scale)
+                .into_series()
+        }
+        _ => StringChunked::from_iter_options("value".into(), values).into_series(),
+    }
 }
 
 pub fn run(config: &CleanConfig, df: DataFrame) -> PolarsResult<StageOutput> {

@@ -1,14 +1,19 @@
 //! Width folding and whitespace: the first step of every normalizer.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// NFKC (full-width letters, digits and punctuation to half-width, U+3000 to a space),
 /// invisible characters (zero-width, BOM, soft hyphen, controls) removed, whitespace
 /// runs collapsed to one space, trimmed.
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    // Most text is already in NFKC (plain CJK, ASCII); the quick check skips the work.
+    if is_nfkc_quick(s.chars()) == IsNormalized::Yes { squeeze(s.chars()) } else { squeeze(s.nfkc()) }
+}
+
+fn squeeze(chars: impl Iterator<Item = char>) -> String {
+    let mut out = String::new();
     let mut space = false;
-    for c in s.nfkc() {
+    for c in chars {
         if is_invisible(c) {
             continue;
         }
@@ -38,6 +43,9 @@ pub fn is_cjk(c: char) -> bool {
 /// Removes spaces that have a CJK character on either side ("深圳 华信 科技" → "深圳华信科技"),
 /// keeping those between Latin words.
 pub fn join_cjk(s: &str) -> String {
+    if !s.contains(' ') {
+        return s.to_string();
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
