@@ -57,7 +57,7 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
         pipeline.outputs.iter().map(|n| (n.as_str(), &outcome.tables[n])).collect();
     sheets.extend(outcome.sheets.iter().map(|(name, df)| (name.as_str(), df)));
     sheets.push(("rejects", &outcome.rejects));
-    let sheet_notes = write_workbook(&sheets, &dir.work.join(&workbook_file))?;
+    let sheet_notes = write_workbook(&sheets, &dir.work.join(&workbook_file), as_of)?;
 
     let manifest = Manifest {
         tally_version: env!("CARGO_PKG_VERSION"),

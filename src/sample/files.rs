@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 
 use super::records::Record;
 use super::transactions::{Document, FxRate};
@@ -87,6 +87,9 @@ fn write_crm(rows: &[Record], path: &Path, as_of: NaiveDate) -> Result<(), XlsxE
         "Status",
     ];
     let mut workbook = Workbook::new();
+    // A fixed creation time keeps the file byte-identical for the same seed.
+    let created = ExcelDateTime::from_ymd(as_of.year() as u16, as_of.month() as u8, as_of.day() as u8)?;
+    workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let sheet = workbook.add_worksheet().set_name("客户")?;
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
     sheet.merge_range(

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
-use rust_xlsxwriter::{Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -25,10 +26,13 @@ pub struct SheetNote {
     pub truncated: bool,
 }
 
-/// Writes `tables` (sheet name, frame) to one workbook at `path`.
-pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path) -> Result<Vec<SheetNote>> {
+/// Writes `tables` (sheet name, frame) to one workbook at `path`, dated `as_of`
+/// rather than by the clock, so the same run writes the same file.
+pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path, as_of: NaiveDate) -> Result<Vec<SheetNote>> {
     let err = |e: XlsxError| Error::input(path, format!("writing workbook: {e}"));
     let mut workbook = Workbook::new();
+    let created = ExcelDateTime::from_ymd(as_of.year() as u16, as_of.month() as u8, as_of.day() as u8).map_err(err)?;
+    workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let mut notes = Vec::new();
     let mut used: Vec<String> = Vec::new();
     for (name, df) in tables {

@@ -151,3 +151,25 @@ fn workbook_text_is_never_a_formula() {
         .unwrap();
     assert_eq!(created.str().unwrap().get(0), Some("2024-03-05"));
 }
+
+/// The same seed writes the same bytes, workbook included.
+#[test]
+fn sample_generation_is_deterministic() {
+    let (a, b) = (Project::new(), Project::new());
+    for p in [&a, &b] {
+        let out = tally(&[
+            "sample",
+            "--out",
+            p.path("data").to_str().unwrap(),
+            "--customers",
+            "200",
+            "--transactions",
+            "300",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for file in ["erp_customers.csv", "crm_customers.xlsx", "transactions.parquet", "fx_rates.csv", "truth.csv"] {
+        let read = |p: &Project| std::fs::read(p.path("data").join(file)).unwrap();
+        assert!(read(&a) == read(&b), "{file} differs between two runs with one seed");
+    }
+}
