@@ -119,7 +119,7 @@ fn run_node(
             let config = &node.config;
             let bar = progress.start(&format!("{} {}", config.kind(), node.id()));
             let inputs: Vec<DataFrame> = config.inputs().iter().map(|name| tables[*name].clone()).collect();
-            let rows_in = inputs.iter().map(DataFrame::height).sum();
+            let rows_in = inputs.iter().take(config.stage().row_inputs()).map(DataFrame::height).sum();
             let stage_error = |e: PolarsError| Error::Stage { stage: node.id().to_string(), message: e.to_string() };
             let mut output = config.stage().run(inputs).map_err(stage_error)?;
             let rows_rejected = match &output.rejects {

@@ -29,6 +29,11 @@ pub trait Stage: Send + Sync {
     fn inputs(&self) -> Vec<&str>;
     /// The table this stage produces.
     fn output(&self) -> &str;
+    /// How many of `inputs`, from the first, carry the rows that flow through; the
+    /// rest are lookup tables (such as FX rates) and are not counted as rows in.
+    fn row_inputs(&self) -> usize {
+        self.inputs().len()
+    }
     /// Static checks of the config that need no schema (SQL syntax, empty lists).
     fn validate(&self, _doc: &Doc, _at: &Location) -> Vec<Diagnostic> {
         Vec::new()

@@ -53,3 +53,23 @@ fn name_keys_approach_the_true_customer_count() {
     assert!(off < 0.04, "keys {name_keys} vs customers {entities}: {:.1}% off", off * 100.0);
     assert!((mixed as f64) < name_keys as f64 * 0.03, "mixed keys: {mixed} of {name_keys}");
 }
+
+/// Every row into a clean stage leaves it as a row out or as a reject, and the
+/// conversion to CNY covers every transaction of the sample (its rates start earlier).
+#[test]
+fn clean_stages_conserve_rows() {
+    let p = Project::new();
+    let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
+    let out = tally(&["run", pipeline.to_str().unwrap(), "--out", p.path("runs").to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = p.manifest("quarterly_inventory");
+    let cleans: Vec<&serde_json::Value> =
+        m["stages"].as_array().unwrap().iter().filter(|s| s["kind"] == "clean").collect();
+    assert_eq!(cleans.len(), 2);
+    for s in cleans {
+        let n = |k: &str| s[k].as_u64().unwrap();
+        assert_eq!(n("rows_in"), n("rows_out") + n("rows_rejected"), "{}", s["id"]);
+    }
+    let docs = read_parquet(&p.latest("quarterly_inventory").join("transactions_cny.parquet"));
+    assert_eq!(docs.column("amount_cny").unwrap().null_count(), 0);
+}

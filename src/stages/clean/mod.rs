@@ -14,6 +14,7 @@
 //!       invalid: "name IS NULL OR (phone IS NULL AND email IS NULL)"
 //! ```
 
+mod fx;
 pub mod normalize;
 mod stage;
 mod summary;
@@ -25,6 +26,7 @@ use serde_saphyr::{Location, Spanned};
 use super::sql;
 use crate::config::yaml::Doc;
 use crate::diag::Diagnostic;
+pub use fx::ConvertCurrency;
 use normalize::{Kind, Normalizer};
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +60,10 @@ pub struct ColumnConfig {
     /// `money`: decimals kept (default 2); more decimals in a value make it invalid.
     #[serde(default)]
     pub scale: Option<Spanned<usize>>,
+    /// `money`: also convert to a base currency with a dated rate table, e.g.
+    /// `{ to: CNY, rates: fx_rates, on: doc_date, currency: currency }`.
+    #[serde(default)]
+    pub convert_currency: Option<Spanned<ConvertCurrency>>,
 }
 
 /// What a value that cannot be cleaned does.
@@ -113,6 +119,12 @@ impl ColumnConfig {
                 diags.push(doc.at(&scale.referenced, "scale must be at most 12"));
             }
         }
+        if let Some(fx) = &self.convert_currency {
+            if kind != Kind::Money {
+                diags
+                    .push(doc.at(&fx.referenced, format!("column '{column}': convert_currency applies to money only")));
+            }
+        }
         if self.on_invalid == OnInvalid::Keep && matches!(kind, Kind::Date | Kind::Money) {
             diags.push(doc.at(
                 &self.normalize.referenced,
@@ -123,13 +135,31 @@ impl ColumnConfig {
     }
 }
 
+impl CleanConfig {
+    /// Columns converted to a base currency, with their settings.
+    fn conversions(&self) -> impl Iterator<Item = (&String, &ColumnConfig, &ConvertCurrency)> {
+        self.columns.iter().filter_map(|(n, c)| c.convert_currency.as_ref().map(|fx| (n, c, &fx.value)))
+    }
+}
+
 impl super::Stage for CleanConfig {
+    /// The input table, then each rate table a conversion names.
     fn inputs(&self) -> Vec<&str> {
-        vec![&self.input]
+        let mut inputs = vec![self.input.as_str()];
+        for (_, _, fx) in self.conversions() {
+            if !inputs.contains(&fx.rates.as_str()) {
+                inputs.push(&fx.rates);
+            }
+        }
+        inputs
     }
 
     fn output(&self) -> &str {
         &self.output
+    }
+
+    fn row_inputs(&self) -> usize {
+        1
     }
 
     fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
@@ -143,13 +173,13 @@ impl super::Stage for CleanConfig {
 
     fn plan(
         &self,
-        mut inputs: Vec<polars::prelude::LazyFrame>,
+        inputs: Vec<polars::prelude::LazyFrame>,
     ) -> polars::prelude::PolarsResult<polars::prelude::LazyFrame> {
-        stage::plan(self, inputs.remove(0))
+        stage::plan(self, inputs)
     }
 
-    fn run(&self, mut inputs: Vec<polars::prelude::DataFrame>) -> polars::prelude::PolarsResult<super::StageOutput> {
-        stage::run(self, inputs.remove(0))
+    fn run(&self, inputs: Vec<polars::prelude::DataFrame>) -> polars::prelude::PolarsResult<super::StageOutput> {
+        stage::run(self, inputs)
     }
 }
 

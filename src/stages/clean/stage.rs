@@ -5,10 +5,12 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use super::fx::fx_error_name;
 use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{CleanConfig, OnInvalid, summary};
 use crate::load::values::{parse_date, parse_decimal};
 use crate::rejects::{self, Origin};
+use crate::stages::Stage;
 use crate::stages::StageOutput;
 
 const INPUT_ROW: &str = "__input_row";
@@ -25,7 +27,10 @@ fn struct_name(column: &str) -> String {
     format!("__cleaned_{column}")
 }
 
-pub fn plan(config: &CleanConfig, lf: LazyFrame) -> PolarsResult<LazyFrame> {
+/// `inputs` are the stage's inputs in the order of `CleanConfig::inputs`.
+pub fn plan(config: &CleanConfig, mut inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
+    let names: Vec<String> = config.inputs().iter().map(|s| s.to_string()).collect();
+    let lf = inputs.remove(0);
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
     let structs =
         config.columns.iter().map(|(c, cc)| normalized(col(c.as_str()), cc.normalizer()).alias(struct_name(c)));
@@ -53,6 +58,11 @@ pub fn plan(config: &CleanConfig, lf: LazyFrame) -> PolarsResult<LazyFrame> {
         columns.push(field("error").alias(error_name(name)));
     }
     lf = lf.with_columns(columns).drop(cols(config.columns.keys().map(|c| struct_name(c))));
+    for (name, cc, fx) in config.conversions() {
+        let rates = inputs[names.iter().skip(1).position(|n| *n == fx.rates).expect("rates are an input")].clone();
+        let Normalizer::Money { scale } = cc.normalizer() else { continue };
+        lf = fx.apply(lf, rates, name, scale)?;
+    }
     if !config.flag.is_empty() {
         let flags = config
             .flag
@@ -114,29 +124,42 @@ fn typed_values(outcomes: &[Option<Outcome>], n: Normalizer) -> Series {
     }
 }
 
-pub fn run(config: &CleanConfig, df: DataFrame) -> PolarsResult<StageOutput> {
-    let input_columns: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
-    let full = plan(config, df.lazy().with_row_index(INPUT_ROW, Some(1)))?.collect()?;
+pub fn run(config: &CleanConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+    let input_columns: Vec<String> = inputs[0].get_column_names().iter().map(|c| c.to_string()).collect();
+    let mut lazy: Vec<LazyFrame> = inputs.into_iter().map(DataFrame::lazy).collect();
+    lazy[0] = lazy[0].clone().with_row_index(INPUT_ROW, Some(1));
+    let full = plan(config, lazy)?.collect()?;
     let (summary_table, report) = summary::summarize(config, &full)?;
 
-    let rejecting: Vec<&String> =
-        config.columns.iter().filter(|(_, c)| c.on_invalid == OnInvalid::Reject).map(|(n, _)| n).collect();
+    // (column, working column of its failure code, reason prefix) of every check that rejects.
+    let rejecting: Vec<(&String, String, &str)> = config
+        .columns
+        .iter()
+        .filter(|(_, c)| c.on_invalid == OnInvalid::Reject)
+        .map(|(n, _)| (n, error_name(n), "invalid_"))
+        .chain(config.conversions().map(|(n, _, _)| (n, fx_error_name(n), "")))
+        .collect();
     let rejected =
-        rejecting.iter().map(|c| col(error_name(c)).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
+        rejecting.iter().map(|(_, e, _)| col(e.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
     let origin =
         Origin { stage: format!("clean:{}", config.output), source: config.input.clone(), file: String::new() };
     let record = record(config, &input_columns);
     let entries: Vec<LazyFrame> = rejecting
         .iter()
-        .map(|c| {
+        .map(|(c, error, prefix)| {
             let normalize = format!("{:?}", config.columns[*c].normalize.value);
-            full.clone().lazy().filter(col(error_name(c)).is_not_null()).select(rejects::entry(
+            let detail = if prefix.is_empty() {
+                "cannot convert to the base currency".to_string()
+            } else {
+                format!("{normalize} could not clean this value")
+            };
+            full.clone().lazy().filter(col(error.as_str()).is_not_null()).select(rejects::entry(
                 &origin,
                 col(INPUT_ROW),
                 Some(c.as_str()),
                 col(raw_name(c)),
-                concat_str([lit("invalid_"), col(error_name(c))], "", false),
-                lit(format!("{normalize} could not clean this value")),
+                concat_str([lit(*prefix), col(error.as_str())], "", false),
+                lit(detail),
                 record.clone(),
             ))
         })

@@ -93,3 +93,60 @@ fn keep_is_refused_for_typed_columns() {
     assert_eq!(diags.len(), 1);
     assert!(diags[0].message.contains("on_invalid: keep"), "{}", diags[0]);
 }
+
+#[test]
+fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let rows = df! {
+        "doc" => ["cny", "jan15", "feb1", "round", "too_early", "no_rates", "no_date"],
+        "amount" => ["100.00", "10", "10", "1.25", "10", "5", "3"],
+        "currency" => ["CNY", "USD", "USD", "USD", "USD", "EUR", "USD"],
+        "doc_date" => [Some(date("2023-12-01")), Some(date("2024-01-15")), Some(date("2024-02-01")), Some(date("2024-01-31")), Some(date("2023-12-31")), Some(date("2024-01-15")), None],
+    }
+    .unwrap();
+    let rates = df! {
+        "rate_date" => [date("2024-01-01"), date("2024-02-01"), date("2024-01-01")],
+        "from_currency" => ["USD", "USD", "JPY"],
+        "to_currency" => ["CNY", "CNY", "CNY"],
+        "rate" => ["7.1", "7.2", "0.05"],
+    }
+    .unwrap()
+    .lazy()
+    .with_column(col("rate").cast(DataType::Decimal(18, 6)))
+    .collect()
+    .unwrap();
+    let config: CleanConfig = serde_saphyr::from_str(
+        "input: docs\noutput: docs_cny\ncolumns:\n  amount:\n    normalize: money\n    convert_currency: { to: CNY, rates: fx, on: doc_date }\n",
+    )
+    .unwrap();
+    assert_eq!(config.inputs(), ["docs", "fx"]);
+    let out = config.run(vec![rows, rates]).unwrap();
+    let t = &out.table;
+    let text = |c: &str| {
+        t.column(c)
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(text("doc"), [s("cny"), s("jan15"), s("feb1"), s("round")], "rows keep their order");
+    // 1.25 × 7.1 = 8.875 → 8.88 (half away from zero).
+    assert_eq!(text("amount_cny"), [s("100.00"), s("71.00"), s("72.00"), s("8.88")]);
+    assert_eq!(text("amount_fx_rate"), [s("1.000000"), s("7.100000"), s("7.200000"), s("7.100000")]);
+    assert_eq!(text("amount_fx_date"), [s("2023-12-01"), s("2024-01-01"), s("2024-02-01"), s("2024-01-01")]);
+
+    let rejects = out.rejects.unwrap();
+    let reasons: Vec<(u64, String)> = (0..rejects.height())
+        .map(|i| {
+            (
+                rejects.column("row").unwrap().u64().unwrap().get(i).unwrap(),
+                strings(&rejects, "reason")[i].clone().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons, [(5, "no_fx_rate".to_string()), (6, "no_fx_rate".to_string()), (7, "no_date".to_string())]);
+}
