@@ -1,12 +1,18 @@
 //! Company names: a display form and a match key.
 //!
 //! Display: width-folded, spaces collapsed (and removed next to Chinese characters).
-//! Key: upper-cased; brackets unified; a place in brackets or at the start moved out
+//! Key: traditional characters simplified (OpenCC t2s: 臺灣積體電路 → 台湾积体电路);
+//! upper-cased; brackets unified; a place in brackets or at the start moved out
 //! (深圳华信科技有限公司, 华信科技(深圳)有限公司 and 华信科技有限公司 share the key
 //! 华信科技); the legal form dropped (有限公司 = 有限责任公司, Co., Ltd. = Limited);
 //! punctuation and spaces removed. A branch (分公司) keeps its parent's key plus its
 //! own marker, so it never shares a key with its parent.
 //! Extras: `key`, `branch` (e.g. 北京分公司), `place` (the place moved out).
+
+use std::sync::LazyLock;
+
+use ferrous_opencc::OpenCC;
+use ferrous_opencc::config::BuiltinConfig;
 
 use super::divisions::{DIVISIONS, longest_prefix};
 use super::{
@@ -55,7 +61,7 @@ pub fn company_name(raw: &str) -> Outcome {
     if !display.chars().any(char::is_alphabetic) {
         return Outcome::invalid("not_a_name");
     }
-    let upper: String = display
+    let upper: String = simplified(&display)
         .to_uppercase()
         .chars()
         .map(|c| match c {
@@ -75,6 +81,34 @@ pub fn company_name(raw: &str) -> Outcome {
         None => parent_key,
     };
     Outcome::value(display).with([Some(key), branch_key, place])
+}
+
+/// Traditional to simplified Chinese with OpenCC's t2s tables (phrases, then characters).
+fn simplified(s: &str) -> String {
+    static T2S: LazyLock<OpenCC> =
+        LazyLock::new(|| OpenCC::from_config(BuiltinConfig::T2s).expect("built-in t2s tables"));
+    /// Ideographs (U+3400..U+FAFF) that t2s changes on their own, as a bitset.
+    static TRADITIONAL: LazyLock<Vec<u64>> = LazyLock::new(|| {
+        // One conversion of every ideograph, a line each so that none forms a phrase.
+        let ideographs: Vec<char> = (FIRST..=LAST).filter_map(char::from_u32).collect();
+        let lines: String = ideographs.iter().flat_map(|c| [*c, '\n']).collect();
+        let converted = T2S.convert(&lines);
+        let mut bits = vec![0u64; ((LAST - FIRST) / 64 + 1) as usize];
+        for (c, line) in ideographs.iter().zip(converted.lines()) {
+            if line.chars().ne(std::iter::once(*c)) {
+                let i = (*c as u32 - FIRST) as usize;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    });
+    const FIRST: u32 = 0x3400;
+    const LAST: u32 = 0xFAFF;
+    let traditional = |c: char| {
+        let i = (c as u32).wrapping_sub(FIRST) as usize;
+        i <= (LAST - FIRST) as usize && TRADITIONAL[i / 64] & (1 << (i % 64)) != 0
+    };
+    if s.chars().any(traditional) { T2S.convert(s) } else { s.to_string() }
 }
 
 /// `深圳华信科技有限公司北京分公司` → (`深圳华信科技有限公司`, Some(`北京分公司`)).
@@ -238,6 +272,18 @@ mod tests {
         assert_eq!(company_name("华信科技（深圳）有限公司").extras[2].as_deref(), Some("深圳"));
         assert_eq!(key("北京有限公司"), "北京", "a bare place is the name");
         assert_eq!(key("中国石油天然气股份有限公司"), "中国石油天然气");
+    }
+
+    #[test]
+    fn traditional_and_simplified_spellings_share_a_key() {
+        assert_eq!(key("北京字節跳動科技有限公司"), "字节跳动科技");
+        assert_eq!(key("臺灣積體電路製造股份有限公司"), key("台湾积体电路制造股份有限公司"));
+        assert_eq!(key("深圳華信科技集團有限公司"), key("深圳华信科技集团有限公司"));
+        assert_eq!(
+            company_name("北京字節跳動科技有限公司").value.as_deref(),
+            Some("北京字節跳動科技有限公司"),
+            "display keeps the script"
+        );
     }
 
     #[test]
