@@ -8,9 +8,7 @@ use crate::util::*;
 #[test]
 fn name_keys_approach_the_true_customer_count() {
     let p = Project::new();
-    let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
-    let out = tally(&["run", pipeline.to_str().unwrap(), "--out", p.path("runs").to_str().unwrap(), "--quiet"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    p.run_example();
     let customers = read_parquet(&p.latest("quarterly_inventory").join("customers_flagged.parquet"));
 
     let truth: HashMap<(String, String), String> = std::fs::read_to_string(repo().join("sample_data/truth.csv"))
@@ -59,9 +57,7 @@ fn name_keys_approach_the_true_customer_count() {
 #[test]
 fn clean_stages_conserve_rows() {
     let p = Project::new();
-    let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
-    let out = tally(&["run", pipeline.to_str().unwrap(), "--out", p.path("runs").to_str().unwrap(), "--quiet"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    p.run_example();
     let m = p.manifest("quarterly_inventory");
     let cleans: Vec<&serde_json::Value> =
         m["stages"].as_array().unwrap().iter().filter(|s| s["kind"] == "clean").collect();

@@ -86,14 +86,7 @@ fn every_run_gets_its_own_directory_and_latest_moves() {
 #[test]
 fn committed_sample_rejects_exactly_the_planted_rows() {
     let p = Project::new();
-    let out = tally(&[
-        "run",
-        repo().join("pipelines/quarterly_inventory.yaml").to_str().unwrap(),
-        "--out",
-        p.path("runs").to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    p.run_example();
     let m = p.manifest("quarterly_inventory");
     for input in m["inputs"].as_array().unwrap() {
         let n = |k: &str| input[k].as_u64().unwrap();

@@ -36,6 +36,13 @@ impl Project {
         tally(&["run", self.path(pipeline).to_str().unwrap(), "--out", self.path("runs").to_str().unwrap(), "--quiet"])
     }
 
+    /// Runs the repo's example pipeline on the committed sample into this project.
+    pub fn run_example(&self) {
+        let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
+        let out = tally(&["run", pipeline.to_str().unwrap(), "--out", self.path("runs").to_str().unwrap(), "--quiet"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
     /// The run directory `latest` points at.
     pub fn latest(&self, name: &str) -> PathBuf {
         std::fs::canonicalize(self.path("runs").join(name).join("latest")).unwrap()
