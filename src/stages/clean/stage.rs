@@ -10,8 +10,7 @@ use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{CleanConfig, OnInvalid, summary};
 use crate::load::values::{parse_date, parse_decimal};
 use crate::rejects::{self, Origin};
-use crate::stages::Stage;
-use crate::stages::StageOutput;
+use crate::stages::{Stage, StageOutput};
 
 const INPUT_ROW: &str = "__input_row";
 
@@ -28,9 +27,10 @@ fn struct_name(column: &str) -> String {
 }
 
 /// `inputs` are the stage's inputs in the order of `CleanConfig::inputs`.
-pub fn plan(config: &CleanConfig, mut inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-    let names: Vec<String> = config.inputs().iter().map(|s| s.to_string()).collect();
-    let lf = inputs.remove(0);
+pub fn plan(config: &CleanConfig, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
+    let mut inputs = config.inputs().into_iter().zip(inputs);
+    let (_, lf) = inputs.next().expect("the input table comes first");
+    let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
     let structs =
         config.columns.iter().map(|(c, cc)| normalized(col(c.as_str()), cc.normalizer()).alias(struct_name(c)));
@@ -59,9 +59,8 @@ pub fn plan(config: &CleanConfig, mut inputs: Vec<LazyFrame>) -> PolarsResult<La
     }
     lf = lf.with_columns(columns).drop(cols(config.columns.keys().map(|c| struct_name(c))));
     for (name, cc, fx) in config.conversions() {
-        let rates = inputs[names.iter().skip(1).position(|n| *n == fx.rates).expect("rates are an input")].clone();
         let Normalizer::Money { scale } = cc.normalizer() else { continue };
-        lf = fx.apply(lf, rates, name, scale)?;
+        lf = fx.apply(lf, lookups[fx.rates.as_str()].clone(), name, scale)?;
     }
     if !config.flag.is_empty() {
         let flags = config
