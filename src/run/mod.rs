@@ -17,7 +17,7 @@ use chrono::{Local, NaiveDate};
 use polars::prelude::*;
 
 use crate::config::{Format, Pipeline};
-use crate::error::{Error, Result};
+use crate::error::{Error, PolarsContext, Result};
 use crate::rejects;
 use crate::write::{write_parquet, write_workbook};
 use manifest::{InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
@@ -75,8 +75,7 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
             rows: outcome.loads.iter().map(|l| l.stats.rows_rejected).sum::<usize>()
                 + outcome.stages.iter().map(|s| s.rows_rejected).sum::<usize>(),
             entries: outcome.rejects.height(),
-            by_reason: rejects::by_reason(&outcome.rejects)
-                .map_err(|e| Error::Polars { context: "counting rejects".into(), source: e })?,
+            by_reason: rejects::by_reason(&outcome.rejects).context(|| "counting rejects".into())?,
             parquet: "rejects.parquet".into(),
         },
         workbook: WorkbookInfo { path: workbook_file, sheets: sheet_notes },
@@ -115,7 +114,7 @@ fn format_name(format: Format) -> &'static str {
     }
 }
 
-/// Paths relative to `base` when possible, for shorter summaries.
+/// A path relative to the working directory when it lies below it, for shorter summaries.
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
