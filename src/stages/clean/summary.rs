@@ -31,28 +31,34 @@ struct Failure {
 
 pub fn summarize(config: &CleanConfig, full: &DataFrame) -> PolarsResult<(DataFrame, serde_json::Value)> {
     let mut summaries = Vec::new();
+    // All columns' counts in one pass over the frame.
+    let counts = full
+        .clone()
+        .lazy()
+        .select(
+            config
+                .columns
+                .keys()
+                .flat_map(|name| {
+                    let raw = col(raw_name(name)).cast(DataType::String);
+                    let value = col(name.as_str()).cast(DataType::String);
+                    let present = raw.clone().is_not_null();
+                    let changed = present.clone().and(value.clone().is_not_null()).and(value.clone().neq(raw));
+                    [
+                        present.clone().sum().alias(format!("{name}/values")),
+                        changed.sum().alias(format!("{name}/changed")),
+                        present.and(value.is_null()).sum().alias(format!("{name}/emptied")),
+                        col(error_name(name)).is_not_null().sum().alias(format!("{name}/failed")),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
     for (name, cc) in &config.columns {
         let raw = col(raw_name(name)).cast(DataType::String);
-        let value = col(name.as_str()).cast(DataType::String);
         let error = col(error_name(name));
-        let present = raw.clone().is_not_null();
-        let counts = full
-            .clone()
-            .lazy()
-            .select([
-                present.clone().sum().alias("values"),
-                present
-                    .clone()
-                    .and(value.clone().is_not_null())
-                    .and(value.clone().neq(raw.clone()))
-                    .sum()
-                    .alias("changed"),
-                present.and(value.is_null()).sum().alias("emptied"),
-                error.clone().is_not_null().sum().alias("failed"),
-            ])
-            .collect()?;
         let n = |c: &str| -> PolarsResult<u64> {
-            Ok(counts.column(c)?.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0))
+            Ok(counts.column(&format!("{name}/{c}"))?.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0))
         };
         summaries.push(ColumnSummary {
             column: name.clone(),
