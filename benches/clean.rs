@@ -47,7 +47,7 @@ fn main() {
 
 /// The sample generator's ERP records, as raw text columns, saved once.
 fn write_input(rows: usize, path: &std::path::Path) {
-    let spec = SampleSpec { customers: rows * 13 / 10 + 10, transactions: 0, seed: 42 };
+    let spec = SampleSpec { customers: rows * 13 / 10 + 10, transactions: 0, seed: 42, ..Default::default() };
     let mut records = generate_customers(&spec).erp;
     records.truncate(rows);
     let text = |f: fn(&tally::sample::Record) -> Option<String>| records.iter().map(f).collect::<Vec<_>>();

@@ -41,7 +41,7 @@ fn prepare(dir: &Path, format: &str, rows: usize) -> PathBuf {
     let data = dir.join(format!("customers_{rows}.{format}"));
     if !data.exists() {
         // About 0.82 ERP rows per real customer; generate enough, keep exactly `rows`.
-        let spec = SampleSpec { customers: rows * 13 / 10 + 10, transactions: 0, seed: 42 };
+        let spec = SampleSpec { customers: rows * 13 / 10 + 10, transactions: 0, seed: 42, ..Default::default() };
         let mut sample = generate_customers(&spec);
         sample.erp.truncate(rows);
         assert_eq!(sample.erp.len(), rows);

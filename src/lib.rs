@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod error;
+pub mod eval;
 pub mod load;
 pub mod plan;
 pub mod rejects;

@@ -38,6 +38,15 @@ pub fn entry(
     ]
 }
 
+/// A whole row as text, `column=value; …`, from (name, value) pairs.
+pub fn record<'a>(columns: impl IntoIterator<Item = (&'a str, Expr)>) -> Expr {
+    let parts: Vec<Expr> = columns
+        .into_iter()
+        .map(|(name, value)| concat_str([lit(format!("{name}=")), value.cast(DataType::String).fill_null(lit(""))], "", false))
+        .collect();
+    concat_str(parts, "; ", false)
+}
+
 pub fn schema() -> Schema {
     let text = ["stage", "source", "file"].map(|n| (n.into(), DataType::String));
     let rest = ["column", "value", "reason", "detail", RECORD].map(|n| (n.into(), DataType::String));

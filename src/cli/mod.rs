@@ -1,4 +1,4 @@
-//! Command-line interface: `run`, `check` and `sample`.
+//! Command-line interface: `run`, `check`, `sample` and `eval`.
 
 mod summary;
 
@@ -16,6 +16,7 @@ const EXAMPLES: &str = "Examples:
   tally run pipelines/quarterly_inventory.yaml --as-of 2024-12-31 --out runs
   tally check pipelines/quarterly_inventory.yaml
   tally sample --out sample_data --customers 3000 --seed 7
+  tally eval --truth sample_data/truth.csv runs/quarterly_inventory/latest
 
 Exit codes: 0 success, 1 data or IO error, 2 usage or config error.";
 
@@ -59,6 +60,23 @@ pub enum Command {
         transactions: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// How much copies of a customer differ (hard: typos, missing tax ids, changed phones).
+        #[arg(long, value_enum, default_value = "standard")]
+        noise: crate::sample::Noise,
+    },
+    /// Score a run's dedup clusters against a ground truth: pairwise precision and recall.
+    Eval {
+        /// A truth CSV: the cluster map's key columns (e.g. source_system, customer_id) and entity_id.
+        #[arg(long)]
+        truth: PathBuf,
+        /// The run directory (e.g. runs/quarterly_inventory/latest).
+        run_dir: PathBuf,
+        /// The cluster map table, when the run has several.
+        #[arg(long)]
+        map: Option<String>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -87,9 +105,21 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Sample { out, customers, transactions, seed } => {
-            let written =
-                crate::sample::write_sample(&out, &crate::sample::SampleSpec { customers, transactions, seed })?;
+        Command::Eval { truth, run_dir, map, json } => {
+            let map = crate::eval::find_map(&run_dir, map.as_deref())?;
+            let e = crate::eval::evaluate_files(&map, &truth)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e).expect("figures serialize"));
+            } else {
+                println!("{}: {} records, {} clusters, {} true entities", map.display(), e.records, e.clusters, e.entities);
+                println!("pairs: {} predicted, {} true, {} correct", e.predicted_pairs, e.true_pairs, e.correct_pairs);
+                println!("precision {:.4}  recall {:.4}  F1 {:.4}", e.precision, e.recall, e.f1);
+            }
+            Ok(())
+        }
+        Command::Sample { out, customers, transactions, seed, noise } => {
+            let spec = crate::sample::SampleSpec { customers, transactions, seed, noise };
+            let written = crate::sample::write_sample(&out, &spec)?;
             for (file, rows) in written {
                 println!("{:<40} {rows:>10} rows", file.display());
             }

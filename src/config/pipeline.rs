@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
-use polars::prelude::{DataFrame, IntoLazy, LazyFrame, Schema as FrameSchema};
+use polars::prelude::{DataFrame, IntoLazy, LazyFrame, PolarsResult, Schema as FrameSchema};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
@@ -102,7 +102,8 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, Vec<Diagnostic>> {
     let mut stages = Vec::new();
     for node in &top.stages {
         match doc.parse_node::<StageConfig>(node) {
-            Ok(config) => {
+            Ok(mut config) => {
+                config.resolve_paths(base);
                 diags.extend(config.validate(&doc, &node.referenced));
                 stages.push(StageNode { config, at: node.referenced });
             }
@@ -192,10 +193,18 @@ fn check_graph(
 ) -> Result<Vec<Vec<plan::NodeId>>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut producers: HashMap<&str, plan::NodeId> = HashMap::new();
-    let names = sources.iter().map(|s| s.name.as_str()).chain(stages.iter().map(|s| s.id()));
-    for (i, name) in names.enumerate() {
+    let side_outputs: Vec<Vec<String>> = stages.iter().map(|s| s.config.stage().side_outputs()).collect();
+    let names = sources.iter().map(|s| vec![s.name.as_str()]).chain(
+        stages.iter().zip(&side_outputs).map(|(s, side)| {
+            std::iter::once(s.id()).chain(side.iter().map(String::as_str)).collect::<Vec<_>>()
+        }),
+    );
+    for (i, produced) in names.enumerate() {
         let id = plan::NodeId::new(i, sources.len());
-        if producers.insert(name, id).is_some() {
+        for name in produced {
+            if producers.insert(name, id).is_none() {
+                continue;
+            }
             let at = match id {
                 plan::NodeId::Stage(s) => stages[s].at,
                 plan::NodeId::Source(_) => Location::UNKNOWN,
@@ -266,16 +275,31 @@ fn check_schemas(
             .filter_map(|n| tables.get(*n))
             .flat_map(|s| s.iter_names().map(|c| c.to_string()))
             .collect();
-        match stage.config.stage().plan(inputs).and_then(|mut lf| lf.collect_schema()) {
-            Ok(schema) => {
-                // `__…` columns are a stage's working columns, not its output.
-                let output = schema.iter().filter(|(n, _)| !n.starts_with("__")).map(|(n, t)| (n.clone(), t.clone()));
-                tables.insert(stage.id().to_string(), output.collect());
-            }
+        match produced_schemas(stage, inputs) {
+            Ok(produced) => tables.extend(produced),
             Err(e) => diags.push(schema_diagnostic(doc, stage, &e, &input_columns)),
         }
     }
     if diags.is_empty() { Ok(()) } else { Err(diags) }
+}
+
+/// The schemas of the tables a stage produces, from its plan, or for a stage with side
+/// outputs from running it on the empty frames. `__…` working columns are left out.
+fn produced_schemas(stage: &StageNode, inputs: Vec<LazyFrame>) -> PolarsResult<Vec<(String, FrameSchema)>> {
+    let visible = |schema: &FrameSchema| -> FrameSchema {
+        schema.iter().filter(|(n, _)| !n.starts_with("__")).map(|(n, t)| (n.clone(), t.clone())).collect()
+    };
+    let stage = stage.config.stage();
+    if stage.side_outputs().is_empty() {
+        let schema = stage.plan(inputs)?.collect_schema()?;
+        return Ok(vec![(stage.output().to_string(), visible(&schema))]);
+    }
+    let frames = inputs.into_iter().map(LazyFrame::collect).collect::<PolarsResult<Vec<_>>>()?;
+    let out = stage.run(frames)?;
+    Ok(std::iter::once((stage.output().to_string(), out.table))
+        .chain(out.side_tables)
+        .map(|(name, table)| (name, visible(&table.schema())))
+        .collect())
 }
 
 fn schema_diagnostic(doc: &Doc, stage: &StageNode, err: &polars::error::PolarsError, columns: &[String]) -> Diagnostic {

@@ -22,6 +22,8 @@ pub struct Outcome {
     pub rejects: DataFrame,
     /// Extra workbook sheets stages asked for (e.g. `cleaning_summary`).
     pub sheets: Vec<(String, DataFrame)>,
+    /// Files stages asked to put in the run directory (e.g. a trained dedup model).
+    pub files: Vec<(String, Vec<u8>)>,
     pub loads: Vec<SourceRun>,
     pub stages: Vec<StageRun>,
 }
@@ -59,6 +61,7 @@ pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
         tables: HashMap::new(),
         rejects: rejects::empty(),
         sheets: Vec::new(),
+        files: Vec::new(),
         loads: Vec::new(),
         stages: Vec::new(),
     };
@@ -83,6 +86,8 @@ pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
                             .context(|| format!("collecting rejects of '{}'", run.id))?;
                     }
                     outcome.sheets.extend(output.sheets);
+                    outcome.files.extend(output.files);
+                    outcome.tables.extend(output.side_tables);
                     outcome.tables.insert(run.id.clone(), output.table);
                     outcome.stages.push(run);
                 }

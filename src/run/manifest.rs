@@ -21,6 +21,8 @@ pub struct Manifest {
     pub outputs: Vec<OutputInfo>,
     pub rejects: RejectsInfo,
     pub workbook: WorkbookInfo,
+    /// Other files stages wrote into the run directory (e.g. trained models).
+    pub files: Vec<String>,
     pub seconds: f64,
 }
 

@@ -51,6 +51,10 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
         outputs.push(OutputInfo { table: name.clone(), rows: table.height(), columns, parquet: file });
     }
     write_parquet(&mut outcome.rejects, &dir.work.join("rejects.parquet"))?;
+    for (name, bytes) in &outcome.files {
+        let path = dir.work.join(name);
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+    }
 
     let workbook_file = format!("{}.xlsx", pipeline.name);
     let mut sheets: Vec<(&str, &DataFrame)> =
@@ -79,6 +83,7 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
             parquet: "rejects.parquet".into(),
         },
         workbook: WorkbookInfo { path: workbook_file, sheets: sheet_notes },
+        files: outcome.files.iter().map(|(name, _)| name.clone()).collect(),
         seconds: started.elapsed().as_secs_f64(),
     };
     let manifest_path = dir.work.join("manifest.json");

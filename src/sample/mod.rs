@@ -6,7 +6,7 @@ mod records;
 mod transactions;
 mod world;
 
-pub use records::{CRM, ERP, Record, System, export};
+pub use records::{CRM, ERP, Noise, Record, System, export};
 pub use world::{Company, generate};
 
 use std::path::{Path, PathBuf};
@@ -22,6 +22,13 @@ pub struct SampleSpec {
     pub customers: usize,
     pub transactions: usize,
     pub seed: u64,
+    pub noise: Noise,
+}
+
+impl Default for SampleSpec {
+    fn default() -> Self {
+        SampleSpec { customers: 3000, transactions: 12000, seed: 7, noise: Noise::Standard }
+    }
 }
 
 /// The generated world and each system's export of it.
@@ -44,8 +51,8 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 pub fn generate_customers(spec: &SampleSpec) -> Sample {
     let mut rng = rng(spec.seed);
     let world = generate(&mut rng, spec.customers);
-    let mut erp = export(&mut rng, &world, &ERP);
-    let crm = export(&mut rng, &world, &CRM);
+    let mut erp = export(&mut rng, &world, &ERP, spec.noise);
+    let crm = export(&mut rng, &world, &CRM, spec.noise);
     // Hand-edited CSVs grow stray fields: about one row in 1,500.
     // A ragged row is never read, so it must not be the row a planted duplicate copies.
     for _ in 0..(erp.len() / 1500).max(1) {

@@ -5,7 +5,7 @@
 use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore};
 
-use super::world::{CITIES, Company};
+use super::world::{BRAND_CHARS, CITIES, Company, phone};
 
 /// How one system covers and garbles the world.
 pub struct System {
@@ -21,6 +21,15 @@ pub struct System {
 
 pub const ERP: System = System { name: "erp", id_prefix: "C", coverage: 0.78, duplicate_rate: 0.05, noise: 0.3 };
 pub const CRM: System = System { name: "crm", id_prefix: "CRM-", coverage: 0.62, duplicate_rate: 0.05, noise: 0.45 };
+
+/// How much the copies of a customer differ. `Hard` adds what defeats exact keys:
+/// typos in the name, missing tax ids, changed phones and house numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Noise {
+    #[default]
+    Standard,
+    Hard,
+}
 
 /// One row of an export, as text the system would write.
 #[derive(Debug, Clone)]
@@ -43,16 +52,16 @@ pub struct Record {
     pub planted: Option<&'static str>,
 }
 
-pub fn export(rng: &mut impl RngCore, world: &[Company], system: &System) -> Vec<Record> {
+pub fn export(rng: &mut impl RngCore, world: &[Company], system: &System, noise: Noise) -> Vec<Record> {
     let mut rows = Vec::new();
     for company in world {
         if !rng.random_bool(system.coverage) {
             continue;
         }
         let noisy = rng.random_bool(system.noise);
-        rows.push(copy(rng, company, system, noisy));
+        rows.push(copy(rng, company, system, noisy, noise));
         if rng.random_bool(system.duplicate_rate) {
-            rows.push(copy(rng, company, system, true));
+            rows.push(copy(rng, company, system, true, noise));
         }
     }
     // Re-entered duplicates are typed in later, so they sit apart from the original.
@@ -69,7 +78,7 @@ pub fn export(rng: &mut impl RngCore, world: &[Company], system: &System) -> Vec
     rows
 }
 
-fn copy<R: Rng>(rng: &mut R, c: &Company, system: &System, noisy: bool) -> Record {
+fn copy<R: Rng>(rng: &mut R, c: &Company, system: &System, noisy: bool, noise: Noise) -> Record {
     let uscc = if noisy && rng.random_bool(0.2) { c.uscc.to_lowercase() } else { c.uscc.clone() };
     let phone = if noisy { phone_variant(rng, &c.phone) } else { c.phone.clone() };
     let address = if noisy && rng.random_bool(0.3) {
@@ -78,7 +87,7 @@ fn copy<R: Rng>(rng: &mut R, c: &Company, system: &System, noisy: bool) -> Recor
         c.address.clone()
     };
     let maybe = |rng: &mut R, p: f64, v: String| rng.random_bool(p).then_some(v);
-    Record {
+    let mut record = Record {
         system: system.name,
         entity: c.entity,
         customer_id: None,
@@ -94,6 +103,35 @@ fn copy<R: Rng>(rng: &mut R, c: &Company, system: &System, noisy: bool) -> Recor
         created: date_text(rng, c.created),
         status: if c.active { "正常" } else { "停用" },
         planted: None,
+    };
+    if noisy && noise == Noise::Hard {
+        harden(rng, &mut record, c);
+    }
+    record
+}
+
+/// What years of manual entry do: a mistyped or shortened name, a tax id left out, a
+/// phone that changed, a house number off, a contact not recorded.
+fn harden(rng: &mut impl Rng, r: &mut Record, c: &Company) {
+    if !c.english && c.branch_of.is_none() && rng.random_bool(0.35) {
+        let mut brand: Vec<char> = c.brand.chars().collect();
+        let at = rng.random_range(0..brand.len());
+        brand[at] = BRAND_CHARS.choose(rng).unwrap().chars().next().unwrap();
+        let brand: String = brand.into_iter().collect();
+        r.name = r.name.replacen(&c.brand, &brand, 1);
+    }
+    if rng.random_bool(0.4) {
+        r.uscc = None;
+    }
+    if rng.random_bool(0.25) {
+        r.phone = Some(phone(rng, CITIES[c.city].area_code));
+    }
+    if let Some(address) = r.address.as_mut().filter(|_| rng.random_bool(0.2)) {
+        *address = address.trim_end_matches('号').trim_end_matches(|ch: char| ch.is_ascii_digit()).to_string()
+            + &format!("{}号", rng.random_range(1..999));
+    }
+    if rng.random_bool(0.3) {
+        r.contact = None;
     }
 }
 

@@ -52,7 +52,7 @@ pub const CITIES: [City; 20] = [
     city("云南", "昆明", "0871", "530102", "西南", ["五华区", "盘龙区"]),
 ];
 
-const BRAND_CHARS: [&str; 40] = [
+pub(crate) const BRAND_CHARS: [&str; 40] = [
     "华", "信", "达", "通", "瑞", "祥", "鑫", "恒", "泰", "宏", "远", "博", "创", "联", "天", "海", "金", "安", "盛",
     "中", "新", "美", "嘉", "和", "佳", "兴", "德", "永", "星", "辰", "智", "源", "汇", "诚", "锦", "鼎", "润", "丰",
     "卓", "凯",
@@ -167,7 +167,7 @@ const MOBILE_BLOCKS: [&str; 24] = [
     "158", "159", "177", "180", "186", "187", "188", "189",
 ];
 
-fn phone(rng: &mut impl Rng, area_code: &str) -> String {
+pub(crate) fn phone(rng: &mut impl Rng, area_code: &str) -> String {
     if rng.random_bool(0.65) {
         format!("{}{:08}", MOBILE_BLOCKS.choose(rng).unwrap(), rng.random_range(0..100_000_000u32))
     } else {

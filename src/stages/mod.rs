@@ -4,12 +4,14 @@
 
 mod clean;
 mod count;
+mod dedup;
 mod filter;
 mod select;
 mod union;
 
 pub use clean::CleanConfig;
 pub use count::CountConfig;
+pub use dedup::DedupConfig;
 pub use filter::FilterConfig;
 pub use select::SelectConfig;
 pub use union::UnionConfig;
@@ -29,6 +31,11 @@ pub trait Stage: Send + Sync {
     fn inputs(&self) -> Vec<&str>;
     /// The table this stage produces.
     fn output(&self) -> &str;
+    /// Further tables it produces (e.g. dedup's cluster map). The pipeline check runs
+    /// such a stage on empty frames to learn their columns.
+    fn side_outputs(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// How many of `inputs`, from the first, carry the rows that flow through; the
     /// rest are lookup tables (such as FX rates) and are not counted as rows in.
     fn row_inputs(&self) -> usize {
@@ -44,17 +51,21 @@ pub trait Stage: Send + Sync {
     /// Runs on data. Stages that reject rows or report more than a table override this.
     fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
         let table = self.plan(inputs.into_iter().map(DataFrame::lazy).collect())?.collect()?;
-        Ok(StageOutput { table, rejects: None, report: None, sheets: Vec::new() })
+        Ok(StageOutput { table, ..Default::default() })
     }
 }
 
 /// What a stage produced: its table, and optionally rejected rows (rejects schema), a
-/// report for the manifest and extra workbook sheets.
+/// report for the manifest, extra workbook sheets, the tables named by `side_outputs`,
+/// and files for the run directory (name, bytes).
+#[derive(Default)]
 pub struct StageOutput {
     pub table: DataFrame,
     pub rejects: Option<DataFrame>,
     pub report: Option<serde_json::Value>,
     pub sheets: Vec<(String, DataFrame)>,
+    pub side_tables: Vec<(String, DataFrame)>,
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// One entry of a pipeline's `stages:` list, written as `- <kind>: {...}`.
@@ -66,6 +77,7 @@ pub enum StageConfig {
     Filter(FilterConfig),
     Select(SelectConfig),
     Count(CountConfig),
+    Dedup(DedupConfig),
 }
 
 impl StageConfig {
@@ -76,6 +88,7 @@ impl StageConfig {
             StageConfig::Filter(s) => s,
             StageConfig::Select(s) => s,
             StageConfig::Count(s) => s,
+            StageConfig::Dedup(s) => s,
         }
     }
 
@@ -86,6 +99,14 @@ impl StageConfig {
             StageConfig::Filter(_) => "filter",
             StageConfig::Select(_) => "select",
             StageConfig::Count(_) => "count",
+            StageConfig::Dedup(_) => "dedup",
+        }
+    }
+
+    /// Makes paths in the config relative to the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let StageConfig::Dedup(d) = self {
+            d.resolve_paths(base);
         }
     }
 

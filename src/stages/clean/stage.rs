@@ -175,17 +175,14 @@ pub fn run(config: &CleanConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let working: Vec<String> =
         full.get_column_names().iter().filter(|c| c.starts_with("__")).map(|c| c.to_string()).collect();
     let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
-    Ok(StageOutput { table, rejects, report: Some(report), sheets: vec![("cleaning_summary".into(), summary_table)] })
+    let sheets = vec![("cleaning_summary".into(), summary_table)];
+    Ok(StageOutput { table, rejects, report: Some(report), sheets, ..Default::default() })
 }
 
-/// The input row as it came in, `column=value; …`, for the rejects.
+/// The input row as it came in, for the rejects: cleaned columns by their raw values.
 fn record(config: &CleanConfig, input_columns: &[String]) -> Expr {
-    let parts: Vec<Expr> = input_columns
-        .iter()
-        .map(|c| {
-            let source = if config.columns.contains_key(c) { col(raw_name(c)) } else { col(c.as_str()) };
-            concat_str([lit(format!("{c}=")), source.cast(DataType::String).fill_null(lit(""))], "", false)
-        })
-        .collect();
-    concat_str(parts, "; ", false)
+    rejects::record(input_columns.iter().map(|c| {
+        let source = if config.columns.contains_key(c) { col(raw_name(c)) } else { col(c.as_str()) };
+        (c.as_str(), source)
+    }))
 }

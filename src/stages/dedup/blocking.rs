@@ -1,0 +1,142 @@
+//! Blocking: the candidate pairs are the records that share every key of at least one
+//! rule. Keys are grouped with Polars; pairs are written out per block in parallel and
+//! deduplicated across rules, each pair remembering the first rule that found it.
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// One `blocking:` entry: records agreeing on all of `keys` become candidate pairs.
+pub struct Rule {
+    pub label: String,
+    pub keys: Vec<Expr>,
+}
+
+/// A block left out because it held more records than `max_block_size`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedBlock {
+    pub rule: String,
+    pub value: String,
+    pub records: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    pub rule: String,
+    pub blocks: usize,
+    /// Pairs this rule found, whether or not an earlier rule found them too.
+    pub pairs: usize,
+    /// Pairs no earlier rule found.
+    pub new_pairs: usize,
+}
+
+/// Candidate pairs (`left < right`, row numbers of the records table), sorted, each with
+/// the index of the first rule that found it.
+pub struct Candidates {
+    pub left: Vec<u32>,
+    pub right: Vec<u32>,
+    pub rule: Vec<u8>,
+    pub rules: Vec<RuleReport>,
+    pub skipped: Vec<SkippedBlock>,
+}
+
+/// `link_split`: in link mode, rows before it are the left table's and pairs must cross it.
+pub fn candidates(
+    records: &DataFrame,
+    rules: &[Rule],
+    max_block_size: usize,
+    link_split: Option<u32>,
+) -> PolarsResult<Candidates> {
+    let mut all: Vec<(u64, u8)> = Vec::new();
+    let mut reports = Vec::new();
+    let mut skipped = Vec::new();
+    for (r, rule) in rules.iter().enumerate() {
+        let blocks = blocks(records, rule)?;
+        let sizes = blocks.column("__n")?.idx()?.clone();
+        let too_big = sizes.gt(max_block_size as IdxSize);
+        skipped.extend(skipped_blocks(&blocks.filter(&too_big)?, rule)?);
+        let kept = blocks.filter(&!&too_big)?;
+        let pairs = block_pairs(&kept, link_split)?;
+        let before = all.len();
+        all.extend(pairs.iter().map(|&p| (p, r as u8)));
+        reports.push(RuleReport { rule: rule.label.clone(), blocks: kept.height(), pairs: all.len() - before, new_pairs: 0 });
+    }
+    all.par_sort_unstable();
+    all.dedup_by_key(|(pair, _)| *pair);
+    for &(_, r) in &all {
+        reports[r as usize].new_pairs += 1;
+    }
+    let (left, right) = all.par_iter().map(|&(p, _)| ((p >> 32) as u32, p as u32)).unzip();
+    let rule = all.iter().map(|&(_, r)| r).collect();
+    Ok(Candidates { left, right, rule, rules: reports, skipped })
+}
+
+/// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`.
+fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
+    let names: Vec<String> = (0..rule.keys.len()).map(|i| format!("__k{i}")).collect();
+    let keys: Vec<Expr> =
+        rule.keys.iter().zip(&names).map(|(k, n)| k.clone().cast(DataType::String).alias(n.as_str())).collect();
+    // A missing or blank key puts a record in no block: it says nothing about identity.
+    let present = names
+        .iter()
+        .map(|n| col(n.as_str()).is_not_null().and(col(n.as_str()).str().len_bytes().gt(lit(0))))
+        .reduce(Expr::and)
+        .unwrap_or(lit(true));
+    records
+        .clone()
+        .lazy()
+        .with_row_index("__row", None)
+        .select(std::iter::once(col("__row")).chain(keys).collect::<Vec<_>>())
+        .filter(present)
+        .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
+        .agg([col("__row").alias("__rows"), len().alias("__n")])
+        .filter(col("__n").gt(lit(1)))
+        .collect()
+}
+
+fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBlock>> {
+    let names: Vec<String> = (0..rule.keys.len()).map(|i| format!("__k{i}")).collect();
+    let value = blocks
+        .clone()
+        .lazy()
+        .select([
+            concat_str(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>(), " | ", false).alias("value"),
+            col("__n"),
+        ])
+        .sort(["__n"], SortMultipleOptions::default().with_order_descending(true))
+        .collect()?;
+    let values = value.column("value")?.str()?.clone();
+    let sizes = value.column("__n")?.idx()?.clone();
+    Ok(values
+        .iter()
+        .zip(sizes.iter())
+        .map(|(v, n)| SkippedBlock {
+            rule: rule.label.clone(),
+            value: v.unwrap_or_default().to_string(),
+            records: n.unwrap_or(0) as usize,
+        })
+        .collect())
+}
+
+/// Every pair within each block, as `left << 32 | right` with `left < right`.
+fn block_pairs(blocks: &DataFrame, link_split: Option<u32>) -> PolarsResult<Vec<u64>> {
+    let sizes: Vec<usize> = blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| n as usize).collect();
+    let rows = blocks.column("__rows")?.explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?;
+    let rows: Vec<u32> = rows.idx()?.into_no_null_iter().map(|r| r as u32).collect();
+    let mut starts = Vec::with_capacity(sizes.len());
+    let mut offset = 0;
+    for n in &sizes {
+        starts.push(offset);
+        offset += n;
+    }
+    Ok(starts
+        .into_par_iter()
+        .zip(sizes)
+        .flat_map_iter(|(start, n)| {
+            let block = &rows[start..start + n];
+            (0..n).flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
+        })
+        .filter(|&(a, b)| link_split.is_none_or(|split| a < split && b >= split))
+        .map(|(a, b)| (u64::from(a) << 32) | u64::from(b))
+        .collect())
+}

@@ -1,0 +1,263 @@
+//! Comparisons: how two records' values of one column agree, as a level. Level 0 is
+//! "a value is missing" (no evidence either way), levels 1..=L are the configured
+//! thresholds from the closest agreement down, and L+1 is "anything else".
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Equal values.
+    Exact,
+    /// Jaro–Winkler similarity on Unicode characters; levels are minimum similarities.
+    JaroWinkler,
+    /// Edit distance on Unicode characters; levels are maximum distances.
+    Levenshtein,
+    /// Jaccard similarity of word tokens (CJK text as character pairs); levels are minimum similarities.
+    TokenJaccard,
+    /// Absolute difference of numbers; levels are maximum differences.
+    Numeric,
+    /// Days between dates; levels are maximum days apart.
+    Date,
+}
+
+impl Method {
+    pub fn default_levels(self) -> Vec<f64> {
+        match self {
+            Method::Exact => vec![],
+            Method::JaroWinkler => vec![1.0, 0.92, 0.85],
+            Method::Levenshtein => vec![0.0, 1.0, 2.0],
+            Method::TokenJaccard => vec![1.0, 0.8, 0.6],
+            Method::Numeric => vec![0.0],
+            Method::Date => vec![0.0, 31.0, 366.0],
+        }
+    }
+
+    /// Whether a higher score is closer (similarities) rather than farther (distances).
+    fn similarity(self) -> bool {
+        matches!(self, Method::JaroWinkler | Method::TokenJaccard)
+    }
+
+    /// Whether the levels must descend (similarities) or ascend (distances).
+    pub fn check_levels(self, levels: &[f64]) -> Result<(), String> {
+        if self == Method::Exact && !levels.is_empty() {
+            return Err("`exact` has no levels".into());
+        }
+        let ordered = levels.windows(2).all(|w| if self.similarity() { w[0] > w[1] } else { w[0] < w[1] });
+        let in_range = levels.iter().all(|&l| if self.similarity() { (0.0..=1.0).contains(&l) } else { l >= 0.0 });
+        match (ordered, in_range) {
+            (true, true) => Ok(()),
+            _ if self.similarity() => Err("levels are similarities between 0 and 1, from the highest down".into()),
+            _ => Err("levels are distances of 0 or more, from the smallest up".into()),
+        }
+    }
+
+    /// The label of each level, for pairs tables and the model file.
+    pub fn labels(self, levels: &[f64]) -> Vec<String> {
+        let mut labels = vec!["null".to_string()];
+        if self == Method::Exact {
+            labels.push("exact".into());
+        }
+        for &l in levels {
+            labels.push(match self {
+                _ if self.equality_level(l) => "exact".into(),
+                Method::JaroWinkler => format!("jw>={l}"),
+                Method::TokenJaccard => format!("jaccard>={l}"),
+                Method::Levenshtein => format!("edits<={l}"),
+                Method::Numeric => format!("diff<={l}"),
+                Method::Date => format!("days<={l}"),
+                Method::Exact => unreachable!(),
+            });
+        }
+        labels.push("else".into());
+        labels
+    }
+
+    /// Whether a threshold means "equal" (so term-frequency adjustment applies to it).
+    fn equality_level(self, l: f64) -> bool {
+        if self.similarity() { l >= 1.0 } else { l <= 0.0 }
+    }
+}
+
+/// One configured comparison, ready to compare records of a table.
+pub struct Comparison {
+    pub name: String,
+    pub column: String,
+    pub method: Method,
+    pub thresholds: Vec<f64>,
+    pub values: Values,
+    /// Share of non-null records holding each record's value, for term-frequency adjustment.
+    pub tf: Option<Vec<f32>>,
+}
+
+/// A column's values in the form its method compares fastest.
+pub enum Values {
+    Text(StringChunked),
+    Tokens(Vec<Option<Box<[u32]>>>),
+    Number(Vec<Option<f64>>),
+}
+
+impl Comparison {
+    pub fn new(
+        name: &str,
+        column: &Column,
+        method: Method,
+        thresholds: Vec<f64>,
+        tf_adjust: bool,
+    ) -> PolarsResult<Comparison> {
+        let text = || -> PolarsResult<StringChunked> {
+            let s = column.cast(&DataType::String)?;
+            let s = s.str()?.rechunk().into_owned();
+            // An empty string says as little as a null.
+            Ok(s.apply(|v| v.filter(|v| !v.trim().is_empty()).map(std::borrow::Cow::Borrowed)))
+        };
+        let values = match method {
+            Method::Exact | Method::JaroWinkler | Method::Levenshtein => Values::Text(text()?),
+            Method::TokenJaccard => {
+                let s = text()?;
+                let strings: Vec<Option<&str>> = s.iter().collect();
+                Values::Tokens(strings.par_iter().map(|v| v.map(tokens)).collect())
+            }
+            Method::Numeric => {
+                let f = column.cast(&DataType::Float64)?;
+                Values::Number(f.f64()?.iter().collect())
+            }
+            Method::Date => {
+                let d = column.cast(&DataType::Date)?.cast(&DataType::Int32)?;
+                Values::Number(d.i32()?.iter().map(|v| v.map(f64::from)).collect())
+            }
+        };
+        let tf = if tf_adjust { Some(term_frequencies(column)?) } else { None };
+        Ok(Comparison { name: name.to_string(), column: column.name().to_string(), method, thresholds, values, tf })
+    }
+
+    /// Number of levels, null and else included.
+    pub fn level_count(&self) -> usize {
+        self.thresholds.len() + 2 + usize::from(self.method == Method::Exact)
+    }
+
+    /// The level whose agreement is equality, if any: term-frequency adjustment applies there.
+    pub fn equality_level(&self) -> Option<u8> {
+        if self.method == Method::Exact {
+            return Some(1);
+        }
+        self.thresholds.iter().position(|&l| self.method.equality_level(l)).map(|p| p as u8 + 1)
+    }
+
+    /// The level at which records `a` and `b` agree.
+    pub fn level(&self, a: usize, b: usize) -> u8 {
+        let else_level = (self.level_count() - 1) as u8;
+        let score = match &self.values {
+            Values::Text(s) => {
+                let (Some(x), Some(y)) = (s.get(a), s.get(b)) else { return 0 };
+                match self.method {
+                    Method::Exact => return if x == y { 1 } else { else_level },
+                    Method::JaroWinkler => {
+                        if x == y {
+                            1.0
+                        } else {
+                            strsim::jaro_winkler(x, y)
+                        }
+                    }
+                    _ => {
+                        if x == y {
+                            0.0
+                        } else {
+                            strsim::levenshtein(x, y) as f64
+                        }
+                    }
+                }
+            }
+            Values::Tokens(t) => {
+                let (Some(x), Some(y)) = (&t[a], &t[b]) else { return 0 };
+                jaccard(x, y)
+            }
+            Values::Number(n) => {
+                let (Some(x), Some(y)) = (n[a], n[b]) else { return 0 };
+                (x - y).abs()
+            }
+        };
+        let hit = if self.method.similarity() {
+            self.thresholds.iter().position(|&l| score >= l)
+        } else {
+            self.thresholds.iter().position(|&l| score <= l)
+        };
+        hit.map_or(else_level, |p| p as u8 + 1)
+    }
+}
+
+/// Word tokens of a text, as sorted distinct hashes; runs of CJK characters are split
+/// into overlapping character pairs, since Chinese has no spaces between words.
+pub fn tokens(text: &str) -> Box<[u32]> {
+    use std::hash::{Hash, Hasher};
+    let hash = |s: &[char]| {
+        let mut h = rustc_hash::FxHasher::default();
+        s.hash(&mut h);
+        h.finish() as u32
+    };
+    let mut out = Vec::new();
+    let mut word: Vec<char> = Vec::new();
+    let flush = |word: &mut Vec<char>, out: &mut Vec<u32>| {
+        let cjk = word.first().is_some_and(|c| is_cjk(*c));
+        match word.len() {
+            0 => {}
+            1 => out.push(hash(word)),
+            _ if cjk => out.extend(word.windows(2).map(hash)),
+            _ => out.push(hash(word)),
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        let boundary = !c.is_alphanumeric() || word.first().is_some_and(|w| is_cjk(*w) != is_cjk(c));
+        if boundary {
+            flush(&mut word, &mut out);
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+    }
+    flush(&mut word, &mut out);
+    out.sort_unstable();
+    out.dedup();
+    out.into_boxed_slice()
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F)
+}
+
+/// Jaccard similarity of two sorted, distinct token lists.
+pub fn jaccard(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// Each record's value frequency among the non-null values of its column.
+fn term_frequencies(column: &Column) -> PolarsResult<Vec<f32>> {
+    let name = column.name().clone();
+    let df = DataFrame::new(column.len(), vec![column.clone()])?;
+    let out = df
+        .lazy()
+        .select([(len().over([col(name.clone())])?.cast(DataType::Float64)
+            / col(name.clone()).is_not_null().sum().cast(DataType::Float64))
+        .cast(DataType::Float32)
+        .alias("tf")])
+        .collect()?;
+    Ok(out.column("tf")?.f32()?.iter().map(|v| v.unwrap_or(1.0)).collect())
+}

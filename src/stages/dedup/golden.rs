@@ -1,0 +1,232 @@
+//! Golden records: one row per cluster, each column's value taken from the member a
+//! survivorship rule prefers, with a lineage table naming that member. Every rule is a
+//! sort order inside the cluster; the first member with a value wins, and ties go to
+//! the member with the smallest (source, id), so the result never depends on row order.
+
+use std::str::FromStr;
+
+use indexmap::IndexMap;
+use polars::prelude::*;
+
+/// Working columns the caller adds to the records: the record number, the cluster's
+/// master id and size, and the (source, id) key used to break ties.
+pub const ROW: &str = "__row";
+pub const MASTER: &str = "master_id";
+pub const SIZE: &str = "cluster_size";
+pub const KEY: &str = "__key";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// The value of the member with the latest `column`.
+    MostRecent(String),
+    /// The value from the first source in this list that has one.
+    SourcePriority(Vec<String>),
+    /// The value of the member with the most filled columns.
+    MostComplete,
+    /// The value most members hold.
+    MostFrequent,
+    /// The longest value as text.
+    Longest,
+}
+
+impl FromStr for Rule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Rule, String> {
+        let s = s.trim();
+        let (name, args) = match s.split_once('(') {
+            Some((name, rest)) => {
+                let inner = rest.strip_suffix(')').ok_or_else(|| format!("'{s}' lacks a closing parenthesis"))?;
+                let args: Vec<String> = inner
+                    .trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|a| a.trim().trim_matches(['\'', '"']).to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect();
+                (name.trim(), args)
+            }
+            None => (s, Vec::new()),
+        };
+        let one = |args: Vec<String>| match <[String; 1]>::try_from(args) {
+            Ok([column]) => Ok(column),
+            Err(_) => Err(format!("{name} takes one column, as in {name}(updated_at)")),
+        };
+        match name {
+            "most_recent" => Ok(Rule::MostRecent(one(args)?)),
+            "source_priority" if !args.is_empty() => Ok(Rule::SourcePriority(args)),
+            "source_priority" => Err("source_priority needs sources, as in source_priority([erp, crm])".into()),
+            "most_complete" | "most_frequent" | "longest" if !args.is_empty() => Err(format!("{name} takes no arguments")),
+            "most_complete" => Ok(Rule::MostComplete),
+            "most_frequent" => Ok(Rule::MostFrequent),
+            "longest" => Ok(Rule::Longest),
+            _ => Err(format!(
+                "unknown survivorship rule '{name}'; expected most_recent(column), source_priority([a, b]), \
+                 most_complete, most_frequent or longest"
+            )),
+        }
+    }
+}
+
+impl Rule {
+    pub fn label(&self) -> String {
+        match self {
+            Rule::MostRecent(c) => format!("most_recent({c})"),
+            Rule::SourcePriority(s) => format!("source_priority([{}])", s.join(", ")),
+            Rule::MostComplete => "most_complete".into(),
+            Rule::MostFrequent => "most_frequent".into(),
+            Rule::Longest => "longest".into(),
+        }
+    }
+
+    /// The column this rule reads besides the one it chooses for.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            Rule::MostRecent(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Sort keys (expression, descending) that put the preferred member first.
+    fn keys(&self, column: &str, source: Option<&str>) -> Vec<(Expr, bool)> {
+        match self {
+            Rule::MostRecent(t) => vec![(col(t.as_str()), true)],
+            Rule::SourcePriority(order) => {
+                let Some(source) = source else { return Vec::new() };
+                let rank = order.iter().enumerate().rev().fold(lit(order.len() as u32), |acc, (i, s)| {
+                    when(col(source).eq(lit(s.as_str()))).then(lit(i as u32)).otherwise(acc)
+                });
+                vec![(rank, false)]
+            }
+            Rule::MostComplete => vec![(col(COMPLETE), true)],
+            Rule::MostFrequent => vec![(col(frequency_name(column).as_str()), true)],
+            Rule::Longest => vec![(col(column).cast(DataType::String).str().len_chars(), true)],
+        }
+    }
+}
+
+const COMPLETE: &str = "__complete";
+
+fn frequency_name(column: &str) -> String {
+    format!("__freq_{column}")
+}
+
+fn from_name(column: &str) -> String {
+    format!("__from_{column}")
+}
+
+/// Per-column rules, with the rule for columns not named.
+pub struct Survivorship {
+    pub default: Rule,
+    pub columns: IndexMap<String, Rule>,
+}
+
+impl Survivorship {
+    fn rule(&self, column: &str) -> &Rule {
+        self.columns.get(column).unwrap_or(&self.default)
+    }
+}
+
+/// `records` holds `columns` plus the working columns above. Returns the golden records
+/// (master id, size, `systems` when there is a source column, then `columns`) in the
+/// order clusters first appear, and the lineage of merged clusters' values.
+pub fn golden(
+    records: &DataFrame,
+    columns: &[String],
+    rules: &Survivorship,
+    source: Option<&str>,
+    id: &str,
+) -> PolarsResult<(DataFrame, DataFrame)> {
+    let lf = records.clone().lazy();
+    let single = lf.clone().filter(col(SIZE).eq(lit(1u32)));
+    let mut multi = lf.filter(col(SIZE).gt(lit(1u32)));
+    let filled = columns.iter().map(|c| col(c.as_str()).is_not_null().cast(DataType::UInt32)).reduce(|a, b| a + b);
+    multi = multi.with_column(filled.unwrap_or(lit(0u32)).alias(COMPLETE));
+    let frequent = columns.iter().filter(|c| *rules.rule(c) == Rule::MostFrequent);
+    let frequencies = frequent
+        .map(|c| Ok(len().over([col(MASTER), col(c.as_str())])?.alias(frequency_name(c))))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    multi = multi.with_columns(frequencies);
+
+    let mut aggs = vec![col(SIZE).first(), col(ROW).min()];
+    if let Some(s) = source {
+        aggs.push(col(s).drop_nulls().unique().sort(Default::default()).str().join(",", true).alias(SYSTEMS));
+    }
+    for c in columns {
+        let mut keys = vec![(col(c.as_str()).is_null(), false)];
+        keys.extend(rules.rule(c).keys(c, source));
+        keys.push((col(KEY), false));
+        let (by, descending): (Vec<Expr>, Vec<bool>) = keys.into_iter().unzip();
+        let options = SortMultipleOptions::default().with_order_descending_multi(descending).with_nulls_last(true);
+        aggs.push(col(c.as_str()).sort_by(&by, options.clone()).first());
+        aggs.push(col(ROW).sort_by(&by, options).first().alias(from_name(c)));
+    }
+    let merged = multi.group_by([col(MASTER)]).agg(aggs).collect()?;
+
+    let mut out_columns = vec![col(MASTER), col(SIZE)];
+    if source.is_some() {
+        out_columns.push(col(SYSTEMS));
+    }
+    out_columns.extend(columns.iter().map(|c| col(c.as_str())));
+    let with_row = |lf: LazyFrame| lf.select(out_columns.iter().cloned().chain([col(ROW)]).collect::<Vec<_>>());
+    let single = match source {
+        Some(s) => single.with_column(col(s).alias(SYSTEMS)),
+        None => single,
+    };
+    let golden = concat(
+        [with_row(single), with_row(merged.clone().lazy())],
+        UnionArgs { rechunk: true, to_supertypes: true, ..Default::default() },
+    )?
+    .sort([ROW], Default::default())
+    .select(out_columns)
+    .collect()?;
+
+    let lineage = lineage(records, &merged, columns, rules, source, id)?;
+    Ok((golden, lineage))
+}
+
+const SYSTEMS: &str = "systems";
+
+/// One row per merged cluster and column: the member the value came from, and why.
+fn lineage(
+    records: &DataFrame,
+    merged: &DataFrame,
+    columns: &[String],
+    rules: &Survivorship,
+    source: Option<&str>,
+    id: &str,
+) -> PolarsResult<DataFrame> {
+    let parts: Vec<LazyFrame> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            merged.clone().lazy().select([
+                col(MASTER),
+                col(ROW).alias("__first"),
+                lit(i as u32).alias("__column"),
+                lit(c.as_str()).alias("column"),
+                lit(rules.rule(c).label()).alias("rule"),
+                col(from_name(c).as_str()).alias(ROW),
+            ])
+        })
+        .collect();
+    let mut from = vec![col(ROW), col(id).cast(DataType::String).alias(format!("from_{id}"))];
+    if let Some(s) = source {
+        from.push(col(s).alias(format!("from_{s}")));
+    }
+    let members = records.clone().lazy().select(from);
+    let mut keep = vec![col(MASTER), col("column"), col("rule")];
+    if let Some(s) = source {
+        keep.push(col(format!("from_{s}").as_str()));
+    }
+    keep.push(col(format!("from_{id}").as_str()));
+    if parts.is_empty() {
+        return records.clone().lazy().select(keep).limit(0).collect();
+    }
+    concat(parts, UnionArgs::default())?
+        .join(members, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Left))
+        .sort(["__first", "__column"], Default::default())
+        .select(keep)
+        .collect()
+}

@@ -1,0 +1,308 @@
+//! `dedup`: finds which records are the same customer and merges them into golden
+//! records, explaining every link. Probabilistic record linkage in the Fellegi–Sunter
+//! tradition: blocking rules pick candidate pairs, comparisons grade each pair column by
+//! column, a model trained without labels turns grades into a match probability,
+//! clusters are the connected links (cannot-link rules respected), and survivorship
+//! rules build one golden record per cluster.
+//!
+//! With `left` and `right` instead of `input`, it links two tables: only pairs across
+//! them are compared.
+
+mod blocking;
+mod cluster;
+mod compare;
+mod explain;
+mod golden;
+mod model;
+mod run;
+
+#[cfg(test)]
+mod tests;
+
+pub use compare::Method;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use polars::prelude::*;
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+use super::{Stage, StageOutput};
+use crate::config::yaml::Doc;
+use crate::diag::Diagnostic;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// The table to deduplicate; or `left` and `right` to link two tables.
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub left: Option<String>,
+    #[serde(default)]
+    pub right: Option<String>,
+    /// The golden records; the cluster map, scored pairs, review queue and lineage are
+    /// the tables `<output>_map`, `_pairs`, `_review` and `_lineage`.
+    pub output: String,
+    /// The record id, unique within a source.
+    pub id: String,
+    /// Which system a record came from. In link mode it defaults to the table's name.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Candidate pairs share every key of at least one rule. A key is a column or a SQL
+    /// expression, e.g. `LEFT(name_key, 4)`.
+    #[serde(default)]
+    pub blocking: Vec<Vec<String>>,
+    /// Blocks with more records than this are skipped and reported.
+    #[serde(default = "default_max_block_size")]
+    pub max_block_size: usize,
+    pub compare: IndexMap<String, CompareConfig>,
+    /// Columns whose equal values link records outright (e.g. a validated tax id).
+    #[serde(default)]
+    pub exact_keys: Vec<String>,
+    /// SQL predicates over `<column>_l` and `<column>_r`; a true one keeps two records apart.
+    #[serde(default)]
+    pub cannot_link: Vec<Spanned<String>>,
+    /// Columns whose values must be equal (null included) for records to link. By
+    /// default every `*_branch` column, so a branch (分公司) never merges with its parent.
+    #[serde(default)]
+    pub keep_apart: Option<Vec<String>>,
+    pub threshold: Threshold,
+    /// `default:` and per-column rules: most_recent(column), source_priority([a, b]),
+    /// most_complete, most_frequent, longest.
+    #[serde(default)]
+    pub survivorship: IndexMap<String, String>,
+    /// A model file written by an earlier run, used instead of training.
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    #[serde(default)]
+    pub training: Training,
+    /// Extra columns shown for both records in the pairs and review tables.
+    #[serde(default)]
+    pub show: Vec<String>,
+}
+
+fn default_max_block_size() -> usize {
+    1000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConfig {
+    /// The column compared; defaults to the comparison's name.
+    #[serde(default)]
+    pub column: Option<String>,
+    pub method: Method,
+    /// Thresholds, closest first; each method has defaults.
+    #[serde(default)]
+    pub levels: Option<Vec<f64>>,
+    /// Weigh agreement on rare values more than on common ones.
+    #[serde(default)]
+    pub tf_adjust: bool,
+    /// Fixed match weights (log2 m/u) per level, closest first and `else` last, instead of training.
+    #[serde(default)]
+    pub weights: Option<Vec<f64>>,
+}
+
+impl CompareConfig {
+    fn thresholds(&self) -> Vec<f64> {
+        self.levels.clone().unwrap_or_else(|| self.method.default_levels())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// Pairs at or above this match probability link.
+    #[serde(rename = "match")]
+    pub link: f64,
+    /// Pairs at or above this (and below `match`) go to the review queue.
+    pub review: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// Random record pairs sampled to estimate u.
+    #[serde(default = "default_u_pairs")]
+    pub u_pairs: usize,
+    #[serde(default = "default_iterations")]
+    pub max_iterations: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Fix the share of candidate pairs that match instead of estimating it.
+    #[serde(default)]
+    pub prior: Option<f64>,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training { u_pairs: default_u_pairs(), max_iterations: default_iterations(), seed: default_seed(), prior: None }
+    }
+}
+
+fn default_u_pairs() -> usize {
+    1_000_000
+}
+
+fn default_iterations() -> usize {
+    100
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// The side tables, by suffix of the output's name.
+const SIDE_TABLES: [&str; 4] = ["map", "pairs", "review", "lineage"];
+
+impl DedupConfig {
+    fn side_table(&self, suffix: &str) -> String {
+        format!("{}_{suffix}", self.output)
+    }
+
+    /// The source column of the records: configured, or in link mode the table name.
+    fn source_column(&self) -> Option<&str> {
+        self.source.as_deref().or(self.left.as_ref().map(|_| LINK_SOURCE))
+    }
+
+    /// Resolves the model path against the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        if let Some(model) = &mut self.model {
+            *model = base.join(&*model);
+        }
+    }
+
+    fn compiled_rules(&self) -> PolarsResult<Vec<blocking::Rule>> {
+        let exact = self.exact_keys.iter().map(|k| blocking::Rule { label: format!("exact_key: {k}"), keys: vec![col(k.as_str())] });
+        let rules = self.blocking.iter().map(|keys| {
+            let exprs = keys.iter().map(|k| polars::sql::sql_expr(k)).collect::<PolarsResult<Vec<_>>>()?;
+            Ok(blocking::Rule { label: keys.join(" + "), keys: exprs })
+        });
+        exact.map(Ok).chain(rules).collect()
+    }
+
+    fn survivorship(&self) -> Result<golden::Survivorship, String> {
+        let mut columns = IndexMap::new();
+        let mut default = golden::Rule::MostComplete;
+        for (column, rule) in &self.survivorship {
+            let rule: golden::Rule = rule.parse().map_err(|e| format!("survivorship of '{column}': {e}"))?;
+            if matches!(rule, golden::Rule::SourcePriority(_)) && self.source_column().is_none() {
+                return Err(format!("survivorship of '{column}': source_priority needs `source:`"));
+            }
+            if column == "default" {
+                default = rule;
+            } else {
+                columns.insert(column.clone(), rule);
+            }
+        }
+        Ok(golden::Survivorship { default, columns })
+    }
+
+    /// Every column the config reads, to check them against the input's schema.
+    fn referenced_columns(&self) -> Vec<String> {
+        let mut out = vec![self.id.clone()];
+        out.extend(self.source.clone());
+        out.extend(self.exact_keys.iter().cloned());
+        out.extend(self.compare.iter().map(|(n, c)| c.column.clone().unwrap_or_else(|| n.clone())));
+        out.extend(self.show.iter().cloned());
+        out.extend(self.keep_apart.iter().flatten().cloned());
+        if let Ok(s) = self.survivorship() {
+            out.extend(s.columns.keys().cloned());
+            out.extend(s.columns.values().chain([&s.default]).filter_map(|r| r.column().map(String::from)));
+        }
+        out
+    }
+}
+
+/// The source column added in link mode: which of the two tables a record came from.
+const LINK_SOURCE: &str = "table";
+
+impl Stage for DedupConfig {
+    fn inputs(&self) -> Vec<&str> {
+        match (&self.input, &self.left, &self.right) {
+            (Some(i), _, _) => vec![i.as_str()],
+            (None, Some(l), Some(r)) => vec![l.as_str(), r.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn output(&self) -> &str {
+        &self.output
+    }
+
+    fn side_outputs(&self) -> Vec<String> {
+        SIDE_TABLES.iter().map(|s| self.side_table(s)).collect()
+    }
+
+    fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
+        let name = &self.output;
+        let mut problems: Vec<String> = Vec::new();
+        match (&self.input, &self.left, &self.right) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+            _ => problems.push("give either `input`, or `left` and `right`".into()),
+        }
+        if self.blocking.is_empty() && self.exact_keys.is_empty() {
+            problems.push("`blocking` needs at least one rule (or give `exact_keys`)".into());
+        }
+        for key in self.blocking.iter().flatten() {
+            if let Err(e) = polars::sql::sql_expr(key) {
+                problems.push(format!("blocking key '{key}' is not a column or SQL expression: {e}"));
+            }
+        }
+        if self.blocking.iter().any(Vec::is_empty) {
+            problems.push("a blocking rule needs at least one key".into());
+        }
+        if self.compare.is_empty() {
+            problems.push("`compare` needs at least one column".into());
+        }
+        for (column, c) in &self.compare {
+            let thresholds = c.thresholds();
+            if let Err(e) = c.method.check_levels(&thresholds) {
+                problems.push(format!("compare '{column}': {e}"));
+            }
+            let levels = c.method.labels(&thresholds).len() - 1;
+            if let Some(w) = &c.weights {
+                if w.len() != levels {
+                    problems.push(format!(
+                        "compare '{column}': {} weights given for {levels} levels ({})",
+                        w.len(),
+                        c.method.labels(&thresholds)[1..].join(", ")
+                    ));
+                }
+                if c.tf_adjust {
+                    problems.push(format!("compare '{column}': tf_adjust needs trained u, not fixed weights"));
+                }
+            }
+        }
+        let t = &self.threshold;
+        if !(0.0 < t.review && t.review <= t.link && t.link <= 1.0) {
+            problems.push("threshold: need 0 < review <= match <= 1 (they are probabilities)".into());
+        }
+        if let Err(e) = self.survivorship() {
+            problems.push(e);
+        }
+        if self.max_block_size < 2 {
+            problems.push("max_block_size must be at least 2".into());
+        }
+        let mut diags: Vec<Diagnostic> =
+            problems.into_iter().map(|p| doc.at(at, format!("dedup '{name}': {p}"))).collect();
+        for rule in &self.cannot_link {
+            if let Err(d) = super::sql(doc, rule) {
+                diags.push(d);
+            }
+        }
+        diags
+    }
+
+    /// Runs the stage: at check time on empty frames, which checks every column it reads.
+    fn plan(&self, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
+        let frames = inputs.into_iter().map(LazyFrame::collect).collect::<PolarsResult<Vec<_>>>()?;
+        Ok(self.run(frames)?.table.lazy())
+    }
+
+    fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+        run::run(self, inputs)
+    }
+}

@@ -1,0 +1,398 @@
+//! The dedup stage's work, phase by phase: records, blocking, comparing, training,
+//! scoring, clustering, survivorship. Each phase is timed for the manifest.
+
+use std::time::Instant;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::blocking::candidates;
+use super::cluster::{LinkFate, cluster};
+use super::compare::Comparison;
+use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
+use super::golden::{KEY, MASTER, ROW, SIZE, golden};
+use super::model::{self, ComparisonModel, Model, Training, probability};
+use super::{DedupConfig, LINK_SOURCE};
+use crate::rejects::{self, Origin};
+use crate::stages::StageOutput;
+
+/// Times each phase for the report.
+struct Phases(Vec<(&'static str, f64)>, Instant);
+
+impl Phases {
+    fn done(&mut self, phase: &'static str) {
+        self.0.push((phase, self.1.elapsed().as_secs_f64()));
+        self.1 = Instant::now();
+    }
+}
+
+pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+    let mut phases = Phases(Vec::new(), Instant::now());
+    let (all, link_split_input) = records(config, inputs)?;
+    // Every column the config names must exist; Polars' error names the missing one.
+    for column in config.referenced_columns() {
+        all.column(&column)?;
+    }
+    let (records, rejected) = split_rejects(config, all)?;
+    let link_split = link_split_input.map(|_| {
+        let source = records.column(LINK_SOURCE).expect("link mode adds the table column");
+        source.str().expect("table names are text").iter().take_while(|t| *t == config.left.as_deref()).count() as u32
+    });
+    let source = config.source_column();
+    let comparisons = comparisons(config, &records)?;
+    phases.done("prepare");
+
+    let rules = config.compiled_rules()?;
+    let found = candidates(&records, &rules, config.max_block_size, link_split)?;
+    let pair_count = found.left.len();
+    phases.done("blocking");
+
+    let k = comparisons.len();
+    let mut levels = vec![0u8; pair_count * k];
+    levels.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, out)| {
+        let (a, b) = (found.left[i] as usize, found.right[i] as usize);
+        for (slot, c) in out.iter_mut().zip(&comparisons) {
+            *slot = c.level(a, b);
+        }
+    });
+    phases.done("comparing");
+
+    let model = match &config.model {
+        Some(path) => load_model(path, &comparisons)?,
+        None => train(config, &comparisons, records.height(), link_split, &levels)?,
+    };
+    phases.done("training");
+
+    let weights: Vec<f64> = (0..pair_count)
+        .into_par_iter()
+        .map(|i| {
+            let (a, b) = (found.left[i] as usize, found.right[i] as usize);
+            model.prior_weight() + comparison_weights(&model, &comparisons, a, b, &levels[i * k..(i + 1) * k]).sum::<f64>()
+        })
+        .collect();
+    let mut decisions: Vec<Decision> = weights
+        .iter()
+        .zip(&found.rule)
+        .map(|(&w, &r)| match probability(w) {
+            _ if (r as usize) < config.exact_keys.len() => Decision::ExactKey,
+            p if p >= config.threshold.link => Decision::Link,
+            p if p >= config.threshold.review => Decision::Review,
+            _ => Decision::Distinct,
+        })
+        .collect();
+    phases.done("scoring");
+
+    let forbid = Forbidden::new(config, &records)?;
+    let review: Vec<usize> = (0..pair_count).filter(|&i| decisions[i] == Decision::Review).collect();
+    let barred = forbid.check(
+        &review.iter().map(|&i| found.left[i]).collect::<Vec<_>>(),
+        &review.iter().map(|&i| found.right[i]).collect::<Vec<_>>(),
+    )?;
+    for (&i, bad) in review.iter().zip(barred) {
+        if bad {
+            decisions[i] = Decision::CannotLink;
+        }
+    }
+    let linked: Vec<usize> =
+        (0..pair_count).filter(|&i| matches!(decisions[i], Decision::Link | Decision::ExactKey)).collect();
+    let links: Vec<(u32, u32, f64)> = linked.iter().map(|&i| (found.left[i], found.right[i], weights[i])).collect();
+    let clustering = cluster(records.height(), &links, |a, b| forbid.check(a, b))?;
+    for (&i, fate) in linked.iter().zip(&clustering.fates) {
+        match fate {
+            LinkFate::Kept => {}
+            LinkFate::CannotLink => decisions[i] = Decision::CannotLink,
+            LinkFate::Split => decisions[i] = Decision::Split,
+        }
+    }
+    let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
+    phases.done("clustering");
+
+    let columns: Vec<String> = records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
+    let rules_of_survival = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
+    let (golden_records, lineage) = golden(&clustered, &columns, &rules_of_survival, source, &config.id)?;
+    phases.done("survivorship");
+
+    let mut map_columns = vec![col(config.id.as_str())];
+    map_columns.extend(source.map(col));
+    map_columns.extend([col(MASTER), col(SIZE)]);
+    let map = clustered.clone().lazy().select(map_columns).collect()?;
+    let rule_labels: Vec<String> = rules.iter().map(|r| r.label.clone()).collect();
+    let scored = Scored {
+        left: &found.left,
+        right: &found.right,
+        rule: &found.rule,
+        levels: &levels,
+        weights: &weights,
+        decisions: &decisions,
+    };
+    let names = Columns { id: &config.id, source, show: &config.show, rule_labels: &rule_labels };
+    let pairs = pairs_table(&records, &scored, &model, &comparisons, &names)?;
+    let review = review_queue(&pairs)?;
+    phases.done("explaining");
+
+    let count = |d: Decision| decisions.iter().filter(|&&x| x == d).count();
+    let comparing_seconds = phases.0.iter().find(|p| p.0 == "comparing").map_or(0.0, |p| p.1);
+    let report = json!({
+        "records_in": records.height() + rejected.as_ref().map_or(0, |r| r.height()),
+        "records_rejected": rejected.as_ref().map_or(0, |r| r.height()),
+        "clusters": golden_records.height(),
+        "duplicates_found": records.height() - golden_records.height(),
+        "cluster_sizes": histogram(&golden_records)?,
+        "pairs": {
+            "compared": pair_count,
+            "per_second": if comparing_seconds > 0.0 { (pair_count as f64 / comparing_seconds).round() } else { 0.0 },
+            "by_rule": found.rules,
+            "linked": count(Decision::Link),
+            "exact_key": count(Decision::ExactKey),
+            "review": count(Decision::Review),
+            "cannot_link": count(Decision::CannotLink),
+            "split": count(Decision::Split),
+        },
+        "blocks_skipped": found.skipped,
+        "components_unchecked": clustering.unchecked_components,
+        "model": { "prior": model.prior, "training": model.training },
+        "seconds": phases.0.iter().map(|(p, s)| (p.to_string(), json!(s))).collect::<serde_json::Map<_, _>>(),
+    });
+    let model_file = format!("{}_model.json", config.output);
+    Ok(StageOutput {
+        table: golden_records,
+        rejects: rejected,
+        report: Some(report),
+        sheets: vec![(format!("{}_model", config.output), model_table(&model)?)],
+        side_tables: vec![
+            (config.side_table("map"), map),
+            (config.side_table("pairs"), pairs),
+            (config.side_table("review"), review),
+            (config.side_table("lineage"), lineage),
+        ],
+        files: vec![(model_file, serde_json::to_vec_pretty(&model).expect("a model serializes"))],
+    })
+}
+
+/// The records to resolve: the input, or the left and right tables stacked with a
+/// `table` column naming each record's table. Returns the left table's height in link mode.
+fn records(config: &DedupConfig, mut inputs: Vec<DataFrame>) -> PolarsResult<(DataFrame, Option<usize>)> {
+    if inputs.len() == 1 {
+        return Ok((inputs.remove(0), None));
+    }
+    let names = [config.left.as_deref().unwrap_or_default(), config.right.as_deref().unwrap_or_default()];
+    let left_height = inputs[0].height();
+    let tagged: Vec<LazyFrame> = inputs
+        .into_iter()
+        .zip(names)
+        .map(|(df, name)| df.lazy().with_column(lit(name).alias(LINK_SOURCE)))
+        .collect();
+    let stacked = concat_lf_diagonal(tagged, UnionArgs { rechunk: true, ..Default::default() })?.collect()?;
+    Ok((stacked, Some(left_height)))
+}
+
+/// Records without an id, or repeating a (source, id) already seen, cannot be told apart
+/// in the cluster map: they go to the rejects.
+fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
+    let mut key = vec![col(config.id.as_str())];
+    key.extend(config.source_column().map(col));
+    let missing = col(config.id.as_str()).is_null();
+    let repeated = as_struct(key).is_first_distinct().not();
+    let lf = records.lazy().with_row_index("__input_row", Some(1));
+    let columns: Vec<String> = lf.clone().collect_schema()?.iter_names().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
+    let bad = lf
+        .clone()
+        .filter(missing.clone().or(repeated.clone()))
+        .select(rejects::entry(
+            &Origin { stage: format!("dedup:{}", config.output), source: config.inputs_label(), file: String::new() },
+            col("__input_row"),
+            Some(config.id.as_str()),
+            col(config.id.as_str()),
+            when(missing.clone()).then(lit("missing_id")).otherwise(lit("duplicate_id")),
+            lit("a record needs an id unique within its source to be resolved"),
+            rejects::record(columns.iter().map(|c| (c.as_str(), col(c.as_str())))),
+        ))
+        .collect()?;
+    let kept = lf.filter(missing.or(repeated).not()).drop(cols(["__input_row"])).collect()?;
+    Ok((kept, (bad.height() > 0).then_some(bad)))
+}
+
+impl DedupConfig {
+    fn inputs_label(&self) -> String {
+        crate::stages::Stage::inputs(self).join("+")
+    }
+}
+
+fn comparisons(config: &DedupConfig, records: &DataFrame) -> PolarsResult<Vec<Comparison>> {
+    config
+        .compare
+        .iter()
+        .map(|(name, c)| {
+            let column = records.column(c.column.as_deref().unwrap_or(name))?;
+            Comparison::new(name, column, c.method, c.thresholds(), c.tf_adjust)
+        })
+        .collect()
+}
+
+fn load_model(path: &std::path::Path, comparisons: &[Comparison]) -> PolarsResult<Model> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| polars_err!(ComputeError: "cannot read model file {}: {e}", path.display()))?;
+    let model: Model = serde_json::from_str(&text)
+        .map_err(|e| polars_err!(ComputeError: "model file {} is not a tally model: {e}", path.display()))?;
+    match model.mismatch(comparisons) {
+        Some(why) => polars_bail!(ComputeError: "model file {} does not fit this stage: {why}", path.display()),
+        None => Ok(model),
+    }
+}
+
+/// u from random pairs, then m and the prior by EM over the candidate pairs.
+fn train(
+    config: &DedupConfig,
+    comparisons: &[Comparison],
+    records: usize,
+    link_split: Option<u32>,
+    levels: &[u8],
+) -> PolarsResult<Model> {
+    let models = config
+        .compare
+        .values()
+        .zip(comparisons)
+        .map(|(cc, c)| match &cc.weights {
+            Some(w) => ComparisonModel::fixed(c, w.clone()),
+            None => ComparisonModel::untrained(c),
+        })
+        .collect();
+    let t = &config.training;
+    let mut model = Model { prior: t.prior.unwrap_or(0.1), comparisons: models, training: None };
+    let (u, random_pairs) = model::estimate_u(comparisons, records, link_split, t.u_pairs, t.seed);
+    model::set_u(&mut model, u);
+    let patterns = model::patterns(levels, comparisons.len());
+    let (iterations, converged) = if patterns.is_empty() {
+        (0, true)
+    } else {
+        model::expectation_maximisation(&mut model, &patterns, false, t.prior.is_some(), t.max_iterations)
+    };
+    model.training = Some(Training {
+        random_pairs,
+        candidate_pairs: levels.len() / comparisons.len().max(1),
+        patterns: patterns.len(),
+        iterations,
+        converged,
+    });
+    Ok(model)
+}
+
+/// Cannot-link rules and keep-apart columns, evaluated on pairs of records.
+struct Forbidden<'a> {
+    records: &'a DataFrame,
+    predicate: Option<Expr>,
+    columns: Vec<String>,
+}
+
+impl<'a> Forbidden<'a> {
+    fn new(config: &DedupConfig, records: &'a DataFrame) -> PolarsResult<Forbidden<'a>> {
+        let keep_apart: Vec<String> = match &config.keep_apart {
+            Some(columns) => columns.clone(),
+            None => records.get_column_names().iter().filter(|c| c.ends_with("_branch")).map(|c| c.to_string()).collect(),
+        };
+        let mut predicates: Vec<Expr> = keep_apart
+            .iter()
+            .map(|c| col(format!("{c}_l").as_str()).eq_missing(col(format!("{c}_r").as_str())).not())
+            .collect();
+        for rule in &config.cannot_link {
+            predicates.push(polars::sql::sql_expr(&rule.value)?.fill_null(lit(false)));
+        }
+        let mut columns: Vec<String> = predicates
+            .iter()
+            .flat_map(|p| p.clone().meta().root_names())
+            .filter_map(|n| n.strip_suffix("_l").or_else(|| n.strip_suffix("_r")).map(String::from))
+            .collect();
+        columns.sort();
+        columns.dedup();
+        Ok(Forbidden { records, predicate: predicates.into_iter().reduce(Expr::or), columns })
+    }
+
+    fn check(&self, left: &[u32], right: &[u32]) -> PolarsResult<Vec<bool>> {
+        let Some(predicate) = &self.predicate else { return Ok(vec![false; left.len()]) };
+        let idx = |side: &[u32]| IdxCa::from_vec("".into(), side.iter().map(|&r| r as IdxSize).collect());
+        let (l, r) = (idx(left), idx(right));
+        let mut columns = Vec::new();
+        for c in &self.columns {
+            let values = self.records.column(c)?;
+            columns.push(values.take(&l)?.with_name(format!("{c}_l").into()));
+            columns.push(values.take(&r)?.with_name(format!("{c}_r").into()));
+        }
+        let frame = DataFrame::new(left.len(), columns)?;
+        let out = frame.lazy().select([predicate.clone().fill_null(lit(false)).alias("forbidden")]).collect()?;
+        Ok(out.column("forbidden")?.bool()?.iter().map(|v| v.unwrap_or(false)).collect())
+    }
+}
+
+/// The records with `__row`, `__key`, `master_id` and `cluster_size`. A master id is a
+/// hash of the smallest (source, id) in the cluster, so it stays the same when records
+/// are added to other clusters, and on every platform.
+fn with_master_ids(records: &DataFrame, labels: &[u32], id: &str, source: Option<&str>) -> PolarsResult<DataFrame> {
+    let id_text = col(id).cast(DataType::String);
+    let key = match source {
+        Some(s) => concat_str([col(s).cast(DataType::String).fill_null(lit("")), id_text], "\u{1f}", false),
+        None => id_text,
+    };
+    let labelled = records
+        .clone()
+        .lazy()
+        .with_row_index(ROW, None)
+        .with_columns([key.alias(KEY), Series::new("__label".into(), labels).lit()])
+        .with_columns([
+            col(KEY).min().over([col("__label")])?.alias("__anchor"),
+            len().over([col("__label")])?.cast(DataType::UInt32).alias(SIZE),
+        ])
+        .collect()?;
+    let anchors: Vec<Option<&str>> = labelled.column("__anchor")?.str()?.iter().collect();
+    let master: Vec<String> = anchors.par_iter().map(|a| master_id(a.unwrap_or_default())).collect();
+    let mut out = labelled.drop_many(["__label", "__anchor"]);
+    out.with_column(Column::new(MASTER.into(), master))?;
+    Ok(out)
+}
+
+/// `M` and the first 16 hex digits of the SHA-256 of the anchor's (source, id).
+fn master_id(anchor: &str) -> String {
+    let digest = Sha256::digest(anchor.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("M{hex}")
+}
+
+/// How many clusters have each size.
+fn histogram(golden: &DataFrame) -> PolarsResult<serde_json::Value> {
+    let counts = golden
+        .clone()
+        .lazy()
+        .group_by([col(SIZE)])
+        .agg([len().alias("clusters")])
+        .sort([SIZE], Default::default())
+        .collect()?;
+    let sizes = counts.column(SIZE)?.u32()?.clone();
+    let clusters = counts.column("clusters")?.idx()?.clone();
+    Ok(sizes
+        .iter()
+        .zip(clusters.iter())
+        .map(|(s, n)| (s.unwrap_or(0).to_string(), json!(n.unwrap_or(0))))
+        .collect::<serde_json::Map<_, _>>()
+        .into())
+}
+
+/// The model as a sheet: one row per comparison level.
+fn model_table(model: &Model) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&str, &str, Option<f64>, Option<f64>, f64)> = model
+        .comparisons
+        .iter()
+        .flat_map(|c| {
+            c.levels.iter().enumerate().map(move |(i, label)| {
+                (c.name.as_str(), label.as_str(), c.m.get(i).copied(), c.u.get(i).copied(), c.weights[i])
+            })
+        })
+        .collect();
+    df! {
+        "comparison" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "level" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "m" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "u" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        "match_weight" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+    }
+}
