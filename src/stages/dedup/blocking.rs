@@ -10,6 +10,16 @@ use serde::Serialize;
 pub struct Rule {
     pub label: String,
     pub keys: Vec<Expr>,
+    /// The keys that are plain columns: pairs of this rule always agree on them.
+    pub columns: Vec<String>,
+}
+
+impl Rule {
+    pub fn new(label: String, keys: Vec<Expr>) -> Rule {
+        let columns =
+            keys.iter().filter_map(|k| if let Expr::Column(name) = k { Some(name.to_string()) } else { None }).collect();
+        Rule { label, keys, columns }
+    }
 }
 
 /// A block left out because it held more records than `max_block_size`.

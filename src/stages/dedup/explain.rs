@@ -45,20 +45,20 @@ pub struct Scored<'a> {
     pub decisions: &'a [Decision],
 }
 
-/// The weight each comparison adds to pair `(a, b)` at its levels, with the
-/// term-frequency adjustment on the equality level: agreeing on a rare value counts
-/// more than agreeing on a common one.
+/// The weight each comparison adds to pair `(a, b)`, found first by `rule`, at its
+/// levels, with the term-frequency adjustment on the equality level: agreeing on a
+/// rare value counts more than agreeing on a common one.
 pub fn comparison_weights<'a>(
     model: &'a Model,
     comparisons: &'a [Comparison],
-    a: usize,
-    b: usize,
+    rule: usize,
+    (a, b): (usize, usize),
     levels: &'a [u8],
 ) -> impl Iterator<Item = f64> + 'a {
-    model.comparisons.iter().zip(comparisons).zip(levels).map(move |((m, c), &level)| {
-        let base = m.weight(level);
-        match (&c.tf, m.u_of(level)) {
-            (Some(tf), Some(u)) if c.equality_level() == Some(level) => {
+    comparisons.iter().zip(levels).enumerate().map(move |(k, (c, &level))| {
+        let base = model.weight(rule, k, level);
+        match (&c.tf, model.comparisons[k].u_random_of(level)) {
+            (Some(tf), Some(u)) if base != 0.0 && c.equality_level() == Some(level) => {
                 base + (u / f64::from(tf[a].max(tf[b]))).log2()
             }
             _ => base,
@@ -114,7 +114,8 @@ pub fn pairs_table(
         .iter()
         .map(|&i| {
             let (a, b) = (scored.left[i] as usize, scored.right[i] as usize);
-            comparison_weights(model, comparisons, a, b, &scored.levels[i * k..(i + 1) * k]).collect()
+            let rule = scored.rule[i] as usize;
+            comparison_weights(model, comparisons, rule, (a, b), &scored.levels[i * k..(i + 1) * k]).collect()
         })
         .collect();
     for (j, c) in comparisons.iter().enumerate() {

@@ -131,14 +131,11 @@ pub struct Training {
     pub max_iterations: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Fix the share of candidate pairs that match instead of estimating it.
-    #[serde(default)]
-    pub prior: Option<f64>,
 }
 
 impl Default for Training {
     fn default() -> Self {
-        Training { u_pairs: default_u_pairs(), max_iterations: default_iterations(), seed: default_seed(), prior: None }
+        Training { u_pairs: default_u_pairs(), max_iterations: default_iterations(), seed: default_seed() }
     }
 }
 
@@ -175,10 +172,10 @@ impl DedupConfig {
     }
 
     fn compiled_rules(&self) -> PolarsResult<Vec<blocking::Rule>> {
-        let exact = self.exact_keys.iter().map(|k| blocking::Rule { label: format!("exact_key: {k}"), keys: vec![col(k.as_str())] });
+        let exact = self.exact_keys.iter().map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![col(k.as_str())]));
         let rules = self.blocking.iter().map(|keys| {
             let exprs = keys.iter().map(|k| polars::sql::sql_expr(k)).collect::<PolarsResult<Vec<_>>>()?;
-            Ok(blocking::Rule { label: keys.join(" + "), keys: exprs })
+            Ok(blocking::Rule::new(keys.join(" + "), exprs))
         });
         exact.map(Ok).chain(rules).collect()
     }

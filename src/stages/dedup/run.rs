@@ -13,7 +13,8 @@ use super::cluster::{LinkFate, cluster};
 use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
-use super::model::{self, ComparisonModel, Model, Training, probability};
+use super::blocking::Rule;
+use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
 use super::{DedupConfig, LINK_SOURCE};
 use crate::rejects::{self, Origin};
 use crate::stages::StageOutput;
@@ -59,9 +60,10 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     });
     phases.done("comparing");
 
+    let rule_labels: Vec<String> = rules.iter().map(|r| r.label.clone()).collect();
     let model = match &config.model {
-        Some(path) => load_model(path, &comparisons)?,
-        None => train(config, &comparisons, records.height(), link_split, &levels)?,
+        Some(path) => load_model(path, &comparisons, &rule_labels)?,
+        None => train(config, &comparisons, &rules, records.height(), link_split, (&levels, &found.rule)),
     };
     phases.done("training");
 
@@ -69,7 +71,9 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         .into_par_iter()
         .map(|i| {
             let (a, b) = (found.left[i] as usize, found.right[i] as usize);
-            model.prior_weight() + comparison_weights(&model, &comparisons, a, b, &levels[i * k..(i + 1) * k]).sum::<f64>()
+            let rule = found.rule[i] as usize;
+            let levels = &levels[i * k..(i + 1) * k];
+            model.rules[rule].prior_weight() + comparison_weights(&model, &comparisons, rule, (a, b), levels).sum::<f64>()
         })
         .collect();
     let mut decisions: Vec<Decision> = weights
@@ -118,7 +122,6 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     map_columns.extend(source.map(col));
     map_columns.extend([col(MASTER), col(SIZE)]);
     let map = clustered.clone().lazy().select(map_columns).collect()?;
-    let rule_labels: Vec<String> = rules.iter().map(|r| r.label.clone()).collect();
     let scored = Scored {
         left: &found.left,
         right: &found.right,
@@ -152,7 +155,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         },
         "blocks_skipped": found.skipped,
         "components_unchecked": clustering.unchecked_components,
-        "model": { "prior": model.prior, "training": model.training },
+        "model": { "rules": model.rules, "training": model.training },
         "seconds": phases.0.iter().map(|(p, s)| (p.to_string(), json!(s))).collect::<serde_json::Map<_, _>>(),
     });
     let model_file = format!("{}_model.json", config.output);
@@ -231,52 +234,54 @@ fn comparisons(config: &DedupConfig, records: &DataFrame) -> PolarsResult<Vec<Co
         .collect()
 }
 
-fn load_model(path: &std::path::Path, comparisons: &[Comparison]) -> PolarsResult<Model> {
+fn load_model(path: &std::path::Path, comparisons: &[Comparison], rules: &[String]) -> PolarsResult<Model> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| polars_err!(ComputeError: "cannot read model file {}: {e}", path.display()))?;
     let model: Model = serde_json::from_str(&text)
         .map_err(|e| polars_err!(ComputeError: "model file {} is not a tally model: {e}", path.display()))?;
-    match model.mismatch(comparisons) {
+    match model.mismatch(comparisons, rules) {
         Some(why) => polars_bail!(ComputeError: "model file {} does not fit this stage: {why}", path.display()),
         None => Ok(model),
     }
 }
 
-/// u from random pairs, then m and the prior by EM over the candidate pairs.
+/// u from random pairs, then m, u and each rule's prior by EM over the candidates.
 fn train(
     config: &DedupConfig,
     comparisons: &[Comparison],
+    rules: &[Rule],
     records: usize,
     link_split: Option<u32>,
-    levels: &[u8],
-) -> PolarsResult<Model> {
-    let models = config
+    (levels, pair_rules): (&[u8], &[u8]),
+) -> Model {
+    let t = &config.training;
+    let u = model::estimate_u(comparisons, records, link_split, t.u_pairs, t.seed);
+    let comparison_models: Vec<ComparisonModel> = config
         .compare
         .values()
         .zip(comparisons)
-        .map(|(cc, c)| match &cc.weights {
-            Some(w) => ComparisonModel::fixed(c, w.clone()),
-            None => ComparisonModel::untrained(c),
+        .zip(u)
+        .map(|((cc, c), u)| ComparisonModel::new(c, u, cc.weights.clone()))
+        .collect();
+    let rule_models = rules
+        .iter()
+        .enumerate()
+        .map(|(r, rule)| RuleModel {
+            rule: rule.label.clone(),
+            prior: 0.5,
+            left_out: comparisons.iter().filter(|c| rule.columns.contains(&c.column)).map(|c| c.name.clone()).collect(),
+            pairs: pair_rules.iter().filter(|&&p| p as usize == r).count(),
         })
         .collect();
-    let t = &config.training;
-    let mut model = Model { prior: t.prior.unwrap_or(0.1), comparisons: models, training: None };
-    let (u, random_pairs) = model::estimate_u(comparisons, records, link_split, t.u_pairs, t.seed);
-    model::set_u(&mut model, u);
-    let patterns = model::patterns(levels, comparisons.len());
-    let (iterations, converged) = if patterns.is_empty() {
-        (0, true)
-    } else {
-        model::expectation_maximisation(&mut model, &patterns, false, t.prior.is_some(), t.max_iterations)
+    let random_pairs = if records >= 2 { t.u_pairs } else { 0 };
+    let mut model = Model {
+        comparisons: comparison_models,
+        rules: rule_models,
+        training: Training { random_pairs, ..Default::default() },
     };
-    model.training = Some(Training {
-        random_pairs,
-        candidate_pairs: levels.len() / comparisons.len().max(1),
-        patterns: patterns.len(),
-        iterations,
-        converged,
-    });
-    Ok(model)
+    let patterns = model::patterns(levels, pair_rules, comparisons.len());
+    model::expectation_maximisation(&mut model, &patterns, t.max_iterations);
+    model
 }
 
 /// Cannot-link rules and keep-apart columns, evaluated on pairs of records.
@@ -377,22 +382,26 @@ fn histogram(golden: &DataFrame) -> PolarsResult<serde_json::Value> {
         .into())
 }
 
-/// The model as a sheet: one row per comparison level.
+/// The model as a sheet: each rule's prior, then every comparison level's m, u and weight.
 fn model_table(model: &Model) -> PolarsResult<DataFrame> {
-    let rows: Vec<(&str, &str, Option<f64>, Option<f64>, f64)> = model
-        .comparisons
-        .iter()
-        .flat_map(|c| {
-            c.levels.iter().enumerate().map(move |(i, label)| {
-                (c.name.as_str(), label.as_str(), c.m.get(i).copied(), c.u.get(i).copied(), c.weights[i])
-            })
-        })
-        .collect();
+    type Row<'a> = (&'a str, &'a str, Option<f64>, Option<f64>, Option<f64>, f64);
+    let mut rows: Vec<Row> = Vec::new();
+    for r in &model.rules {
+        rows.push((&r.rule, "(prior)", Some(r.prior), None, None, r.prior_weight()));
+    }
+    for c in &model.comparisons {
+        let trained = c.fixed_weights.is_none();
+        for (l, label) in c.levels.iter().enumerate() {
+            let (m, u) = if trained { (Some(c.m[l]), Some(c.u[l])) } else { (None, None) };
+            rows.push((&c.name, label, m, u, Some(c.u_random[l]).filter(|_| trained), c.weight(l as u8 + 1)));
+        }
+    }
     df! {
         "comparison" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
         "level" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         "m" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
         "u" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-        "match_weight" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        "u_random" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        "match_weight" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
     }
 }
