@@ -2,6 +2,7 @@
 
 mod check;
 mod clean;
+mod dedup;
 mod malformed;
 mod pipelines;
 mod util;

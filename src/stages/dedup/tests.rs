@@ -1,0 +1,259 @@
+use polars::prelude::*;
+use rand::Rng;
+
+use super::cluster::{LinkFate, cluster};
+use super::compare::{Comparison, Method, jaccard, tokens};
+use super::golden::Rule;
+use super::model::{ComparisonModel, Model, RuleModel, Training, expectation_maximisation, patterns};
+use super::*;
+
+fn config(yaml: &str) -> DedupConfig {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+/// Company records as the clean stage leaves them: name key and branch, phone, address.
+fn companies() -> DataFrame {
+    df! {
+        "customer_id" => ["1", "2", "3", "4", "5", "6"],
+        "source_system" => ["erp", "crm", "erp", "crm", "erp", "crm"],
+        // The branch's key is its parent's: only `name_branch` tells them apart.
+        "name_key" => ["华信科技", "华信科技", "华新科技", "华信科技", "鼎盛贸易", "鼎盛贸易"],
+        "name_branch" => [None, None, None, Some("北京分公司"), None, None],
+        "tax_id" => [Some("91110105MA00000001"), None, None, None, Some("91310115MA00000002"), Some("91440300MA00000003")],
+        "phone" => [Some("+8613800000001"), Some("+8613800000001"), Some("+8613800000001"), Some("+8613800000001"), Some("+8613900000002"), Some("+8613900000002")],
+        "address" => ["北京市朝阳区建国路1号", "北京市朝阳区建国路1号", "北京市朝阳区建国路1号", "北京市朝阳区建国路1号", "上海市浦东新区世纪大道8号", "上海市浦东新区世纪大道8号"],
+        "updated_at" => [1, 5, 3, 2, 4, 6],
+    }
+    .unwrap()
+}
+
+const COMPANY_STAGE: &str = "
+input: customers
+output: golden
+id: customer_id
+source: source_system
+blocking: [[phone], [name_key]]
+# Fixed weights: six records are too few to train on.
+compare:
+  name_key: { method: levenshtein, levels: [0, 1], weights: [5, 3, -6] }
+  phone: { method: exact, weights: [4, -2] }
+  address: { method: token_jaccard, levels: [1.0, 0.8], weights: [3, 1, -2] }
+  tax_id: { method: exact, weights: [10, -1] }
+cannot_link: ['tax_id_l IS NOT NULL AND tax_id_r IS NOT NULL AND tax_id_l <> tax_id_r']
+threshold: { match: 0.9, review: 0.5 }
+survivorship:
+  default: most_recent(updated_at)
+  name_key: source_priority([crm, erp])
+";
+
+fn table<'a>(out: &'a StageOutput, suffix: &str) -> &'a DataFrame {
+    &out.side_tables.iter().find(|(n, _)| n.ends_with(suffix)).unwrap().1
+}
+
+fn texts(df: &DataFrame, column: &str) -> Vec<String> {
+    df.column(column).unwrap().str().unwrap().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+}
+
+fn master_of(map: &DataFrame) -> std::collections::HashMap<String, String> {
+    let ids = map.column("customer_id").unwrap().str().unwrap().clone();
+    let masters = map.column("master_id").unwrap().str().unwrap().clone();
+    ids.iter().zip(masters.iter()).map(|(i, m)| (i.unwrap().to_string(), m.unwrap().to_string())).collect()
+}
+
+#[test]
+fn levels_count_unicode_characters() {
+    let names = Column::new("n".into(), ["华信科技", "华新科技", "华信贸易公司"]);
+    let c = Comparison::new("n", &names, Method::Levenshtein, vec![0.0, 1.0, 2.0], false).unwrap();
+    // One character apart is one edit, not three bytes.
+    assert_eq!(c.level(0, 1), 2);
+    assert_eq!(c.level(0, 0), 1);
+    assert_eq!(c.level(0, 2), 4, "four edits is past every level");
+    let missing = Column::new("n".into(), [Some("华信"), None]);
+    let c = Comparison::new("n", &missing, Method::Exact, vec![], false).unwrap();
+    assert_eq!(c.level(0, 1), 0, "a missing value is the null level");
+}
+
+#[test]
+fn cjk_text_is_tokenized_into_character_pairs() {
+    let a = tokens("北京市朝阳区建国路1号");
+    let b = tokens("北京市 朝阳区建国路2号");
+    assert!(jaccard(&a, &b) > 0.6 && jaccard(&a, &b) < 1.0, "{}", jaccard(&a, &b));
+    assert_eq!(jaccard(&tokens("Acme Trading Co"), &tokens("acme  trading co")), 1.0);
+}
+
+#[test]
+fn em_recovers_known_m_u_and_prior() {
+    // Two classes with known parameters over three comparisons of 3, 2 and 4 levels.
+    let m = [vec![0.85, 0.1, 0.05], vec![0.9, 0.1], vec![0.6, 0.25, 0.1, 0.05]];
+    let u = [vec![0.05, 0.15, 0.8], vec![0.1, 0.9], vec![0.02, 0.08, 0.2, 0.7]];
+    let prior = 0.3;
+    let mut rng = crate::sample::rng(1);
+    let pairs = 200_000;
+    let mut levels = Vec::with_capacity(pairs * 3);
+    for _ in 0..pairs {
+        let probabilities = if rng.random_bool(prior) { &m } else { &u };
+        for p in probabilities {
+            let x: f64 = rng.random();
+            let mut acc = 0.0;
+            let level = p.iter().position(|q| {
+                acc += q;
+                x < acc
+            });
+            levels.push(level.unwrap_or(p.len() - 1) as u8 + 1);
+        }
+    }
+    let comparisons = m
+        .iter()
+        .enumerate()
+        .map(|(k, truth)| {
+            let n = truth.len();
+            // EM starts from m falling off and u flat, far from the truth.
+            let start: Vec<f64> = (0..n).map(|t| 0.25f64.powi(t as i32)).collect();
+            let total: f64 = start.iter().sum();
+            ComparisonModel {
+                name: format!("c{k}"),
+                method: Method::Exact,
+                thresholds: vec![],
+                levels: (0..n).map(|l| l.to_string()).collect(),
+                m: start.iter().map(|s| s / total).collect(),
+                u: vec![1.0 / n as f64; n],
+                u_random: vec![1.0 / n as f64; n],
+                fixed_weights: None,
+            }
+        })
+        .collect();
+    let rules = vec![RuleModel { rule: "all".into(), prior: 0.5, left_out: vec![], pairs }];
+    let mut model = Model { comparisons, rules, training: Training::default() };
+    let rule_of_each = vec![0u8; pairs];
+    expectation_maximisation(&mut model, &patterns(&levels, &rule_of_each, 3), 500);
+    assert!(model.training.converged);
+    assert!((model.rules[0].prior - prior).abs() < 0.01, "prior {}", model.rules[0].prior);
+    for (k, c) in model.comparisons.iter().enumerate() {
+        for l in 0..c.levels.len() {
+            assert!((c.m[l] - m[k][l]).abs() < 0.02, "m[{k}][{l}] = {} vs {}", c.m[l], m[k][l]);
+            assert!((c.u[l] - u[k][l]).abs() < 0.02, "u[{k}][{l}] = {} vs {}", c.u[l], u[k][l]);
+        }
+    }
+}
+
+#[test]
+fn cannot_link_splits_a_chain_at_its_weakest_link() {
+    // 0–1 strong, 1–2 weak, 2–3 strong; 0 and 3 must stay apart.
+    let links = [(0, 1, 12.0), (1, 2, 3.0), (2, 3, 11.0)];
+    let out = cluster(4, &links, |a, b| Ok(a.iter().zip(b).map(|p| p == (&0, &3)).collect())).unwrap();
+    assert_eq!(out.labels, vec![0, 0, 2, 2]);
+    assert_eq!(out.fates, vec![LinkFate::Kept, LinkFate::Split, LinkFate::Kept]);
+    // Without the rule the chain is one cluster.
+    let whole = cluster(4, &links, |a, _| Ok(vec![false; a.len()])).unwrap();
+    assert_eq!(whole.labels, vec![0, 0, 0, 0]);
+}
+
+#[test]
+fn merges_duplicates_keeps_branches_and_distinct_tax_ids_apart() {
+    let out = config(COMPANY_STAGE).run(vec![companies()]).unwrap();
+    let master = master_of(table(&out, "_map"));
+    assert_eq!(master["1"], master["2"], "same name, phone and address");
+    assert_eq!(master["1"], master["3"], "one character off, same phone and address");
+    assert_ne!(master["1"], master["4"], "a branch never merges with its parent");
+    let without = config(&format!("{COMPANY_STAGE}keep_apart: []\n")).run(vec![companies()]).unwrap();
+    assert_eq!(master_of(table(&without, "_map"))["4"], master["1"], "only keep_apart kept the branch out");
+    assert_ne!(master["5"], master["6"], "two different tax ids are two companies");
+    let pairs = table(&out, "_pairs");
+    let decisions = texts(pairs, "decision");
+    assert!(decisions.iter().any(|d| d == "cannot_link"), "{decisions:?}");
+    // Golden records: one per cluster, name from the preferred source, the rest from the latest.
+    let golden = &out.table;
+    assert_eq!(golden.height(), 4);
+    let merged = golden.clone().lazy().filter(col("cluster_size").eq(lit(3u32))).collect().unwrap();
+    assert_eq!(merged.column("customer_id").unwrap().str().unwrap().get(0), Some("2"), "most recent record");
+    assert_eq!(merged.column("systems").unwrap().str().unwrap().get(0), Some("crm,erp"));
+    let lineage = table(&out, "_lineage");
+    assert_eq!(lineage.height(), merged.height() * companies().width());
+}
+
+#[test]
+fn same_input_same_clusters_and_ids_stay_when_records_are_added() {
+    let stage = config(COMPANY_STAGE);
+    let first = stage.run(vec![companies()]).unwrap();
+    let again = stage.run(vec![companies()]).unwrap();
+    assert!(table(&first, "_map").equals_missing(table(&again, "_map")));
+
+    let extra = df! {
+        "customer_id" => ["7", "8"],
+        "source_system" => ["erp", "crm"],
+        "name_key" => ["远大物流", "远大物流"],
+        "name_branch" => [None::<&str>, None],
+        "tax_id" => [None::<&str>, None],
+        "phone" => ["+8613700000009", "+8613700000009"],
+        "address" => ["天津市和平区1号", "天津市和平区1号"],
+        "updated_at" => [7, 8],
+    }
+    .unwrap();
+    let grown = stage.run(vec![companies().vstack(&extra).unwrap()]).unwrap();
+    let (before, after) = (master_of(table(&first, "_map")), master_of(table(&grown, "_map")));
+    for (id, m) in &before {
+        assert_eq!(&after[id], m, "record {id} kept its master id");
+    }
+    assert_eq!(after["7"], after["8"]);
+}
+
+#[test]
+fn every_record_appears_once_in_the_map_or_in_the_rejects() {
+    let mut input = companies();
+    let repeated = input.slice(0, 1);
+    input.vstack_mut(&repeated).unwrap();
+    let out = config(COMPANY_STAGE).run(vec![input.clone()]).unwrap();
+    let map = table(&out, "_map");
+    let rejects = out.rejects.as_ref().unwrap();
+    assert_eq!(map.height() + rejects.height(), input.height());
+    assert_eq!(rejects.column("reason").unwrap().str().unwrap().get(0), Some("duplicate_id"));
+    let distinct = map.clone().lazy().select([as_struct(vec![col("source_system"), col("customer_id")]).n_unique()]);
+    assert_eq!(distinct.collect().unwrap().column("source_system").unwrap().u32().unwrap().get(0), Some(6));
+}
+
+#[test]
+fn person_records_link_on_any_declared_columns() {
+    let people = df! {
+        "person_id" => ["a", "b", "c", "d"],
+        "surname" => ["Smith", "Smith", "Smyth", "Jones"],
+        "given_name" => ["Anna", "Ana", "Anna", "Anna"],
+        "dob" => ["1980-02-01", "1980-02-01", "1980-02-01", "1975-07-30"],
+        "postcode" => ["AB1 2CD", "AB1 2CD", "AB1 2CD", "ZZ9 9ZZ"],
+    }
+    .unwrap()
+    .lazy()
+    .with_column(col("dob").str().to_date(StrptimeOptions::default()))
+    .collect()
+    .unwrap();
+    let stage = config(
+        "
+left: crm
+right: erp
+output: people
+id: person_id
+blocking: [[postcode]]
+compare:
+  surname: { method: jaro_winkler, levels: [0.85], weights: [6, -6] }
+  given_name: { method: levenshtein, levels: [1], weights: [3, -3] }
+  dob: { method: date, levels: [0, 31], weights: [8, 2, -8] }
+threshold: { match: 0.9, review: 0.5 }
+",
+    );
+    let (left, right) = (people.slice(0, 2), people.slice(2, 2));
+    let out = stage.run(vec![left, right]).unwrap();
+    let pairs = table(&out, "_pairs");
+    // Link mode compares across the tables only: a–c and b–c, never a–b.
+    assert!(texts(pairs, "table_l").iter().all(|t| t == "crm"));
+    assert!(texts(pairs, "table_r").iter().all(|t| t == "erp"));
+    let master = table(&out, "_map").column("master_id").unwrap().str().unwrap().clone();
+    assert_eq!(master.get(0), master.get(2), "Anna Smith and Anna Smyth, same birthday and postcode");
+}
+
+#[test]
+fn survivorship_rules_parse_and_explain_mistakes() {
+    assert_eq!("most_recent(updated_at)".parse(), Ok(Rule::MostRecent("updated_at".into())));
+    assert_eq!("source_priority([erp, crm])".parse(), Ok(Rule::SourcePriority(vec!["erp".into(), "crm".into()])));
+    assert_eq!(" longest ".parse(), Ok(Rule::Longest));
+    assert!("most_recent".parse::<Rule>().unwrap_err().contains("one column"));
+    assert!("newest(x)".parse::<Rule>().unwrap_err().contains("unknown survivorship rule"));
+}
