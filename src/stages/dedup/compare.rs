@@ -94,6 +94,9 @@ pub struct Comparison {
 
 /// A column's values in the form its method compares fastest.
 pub enum Values {
+    /// For exact comparison: a 64-bit hash per value, 0 for null. Eight bytes per
+    /// record keep the random lookups of a million pairs in cache.
+    Hash(Vec<u64>),
     Text(StringChunked),
     Tokens(Vec<Option<Box<[u32]>>>),
     Number(Vec<Option<f64>>),
@@ -114,7 +117,12 @@ impl Comparison {
             Ok(s.apply(|v| v.filter(|v| !v.trim().is_empty()).map(std::borrow::Cow::Borrowed)))
         };
         let values = match method {
-            Method::Exact | Method::JaroWinkler | Method::Levenshtein => Values::Text(text()?),
+            Method::Exact => {
+                let s = text()?;
+                let strings: Vec<Option<&str>> = s.iter().collect();
+                Values::Hash(strings.par_iter().map(|v| v.map_or(0, hash_text)).collect())
+            }
+            Method::JaroWinkler | Method::Levenshtein => Values::Text(text()?),
             Method::TokenJaccard => {
                 let s = text()?;
                 let strings: Vec<Option<&str>> = s.iter().collect();
@@ -150,10 +158,19 @@ impl Comparison {
     pub fn level(&self, a: usize, b: usize) -> u8 {
         let else_level = (self.level_count() - 1) as u8;
         let score = match &self.values {
+            Values::Hash(h) => {
+                let (x, y) = (h[a], h[b]);
+                return if x == 0 || y == 0 {
+                    0
+                } else if x == y {
+                    1
+                } else {
+                    else_level
+                };
+            }
             Values::Text(s) => {
                 let (Some(x), Some(y)) = (s.get(a), s.get(b)) else { return 0 };
                 match self.method {
-                    Method::Exact => return if x == y { 1 } else { else_level },
                     Method::JaroWinkler => {
                         if x == y {
                             1.0
@@ -162,8 +179,12 @@ impl Comparison {
                         }
                     }
                     _ => {
+                        let most = self.thresholds.last().copied().unwrap_or(0.0);
                         if x == y {
                             0.0
+                        } else if (x.chars().count() as f64 - y.chars().count() as f64).abs() > most {
+                            // At least that many edits: past every level, no need to count them.
+                            return else_level;
                         } else {
                             strsim::levenshtein(x, y) as f64
                         }
@@ -222,6 +243,15 @@ pub fn tokens(text: &str) -> Box<[u32]> {
     out.sort_unstable();
     out.dedup();
     out.into_boxed_slice()
+}
+
+/// A value's 64-bit SipHash, never 0 (which stands for null): two different values
+/// collide with odds of about one in 10^19 per pair.
+fn hash_text(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish() | 1
 }
 
 fn is_cjk(c: char) -> bool {

@@ -2,6 +2,7 @@
 //! survivorship rule prefers, with a lineage table naming that member. Every rule is a
 //! sort order inside the cluster; the first member with a value wins, and ties go to
 //! the member with the smallest (source, id), so the result never depends on row order.
+//! Merged clusters' records are sorted once per distinct rule, not once per column.
 
 use std::str::FromStr;
 
@@ -141,28 +142,48 @@ pub fn golden(
     let lf = records.clone().lazy();
     let single = lf.clone().filter(col(SIZE).eq(lit(1u32)));
     let mut multi = lf.filter(col(SIZE).gt(lit(1u32)));
+    // Only merged clusters need choosing; singletons are their own golden record.
     let filled = columns.iter().map(|c| col(c.as_str()).is_not_null().cast(DataType::UInt32)).reduce(|a, b| a + b);
     multi = multi.with_column(filled.unwrap_or(lit(0u32)).alias(COMPLETE));
     let frequent = columns.iter().filter(|c| *rules.rule(c) == Rule::MostFrequent);
     let frequencies = frequent
         .map(|c| Ok(len().over([col(MASTER), col(c.as_str())])?.alias(frequency_name(c))))
         .collect::<PolarsResult<Vec<_>>>()?;
-    multi = multi.with_columns(frequencies);
+    let multi = multi.with_columns(frequencies).collect()?.lazy();
 
-    let mut aggs = vec![col(SIZE).first(), col(ROW).min()];
+    let mut base = vec![col(SIZE).first(), col(ROW).min()];
     if let Some(s) = source {
-        aggs.push(col(s).drop_nulls().unique().sort(Default::default()).str().join(",", true).alias(SYSTEMS));
+        base.push(col(s).drop_nulls().unique().sort(Default::default()).str().join(",", true).alias(SYSTEMS));
     }
+    let mut merged = multi.clone().group_by([col(MASTER)]).agg(base);
+    // Columns that share a sort order (their rule's keys) are chosen in one pass.
+    let mut orders: IndexMap<String, (Vec<(Expr, bool)>, Vec<&String>)> = IndexMap::new();
     for c in columns {
-        let mut keys = vec![(col(c.as_str()).is_null(), false)];
-        keys.extend(rules.rule(c).keys(c, source));
-        keys.push((col(KEY), false));
-        let (by, descending): (Vec<Expr>, Vec<bool>) = keys.into_iter().unzip();
-        let options = SortMultipleOptions::default().with_order_descending_multi(descending).with_nulls_last(true);
-        aggs.push(col(c.as_str()).sort_by(&by, options.clone()).first());
-        aggs.push(col(ROW).sort_by(&by, options).first().alias(from_name(c)));
+        let rule = rules.rule(c);
+        let order = match rule {
+            Rule::MostFrequent | Rule::Longest => format!("{} {c}", rule.label()),
+            _ => rule.label(),
+        };
+        orders.entry(order).or_insert_with(|| (rule.keys(c, source), Vec::new())).1.push(c);
     }
-    let merged = multi.group_by([col(MASTER)]).agg(aggs).collect()?;
+    for (keys, chosen) in orders.into_values() {
+        let (mut by, mut descending): (Vec<Expr>, Vec<bool>) = keys.into_iter().unzip();
+        by.insert(0, col(MASTER));
+        descending.insert(0, false);
+        by.push(col(KEY));
+        descending.push(false);
+        let options = SortMultipleOptions::default().with_order_descending_multi(descending).with_nulls_last(true);
+        let aggs: Vec<Expr> = chosen
+            .iter()
+            .flat_map(|c| {
+                let c = c.as_str();
+                [col(c).drop_nulls().first(), col(ROW).filter(col(c).is_not_null()).first().alias(from_name(c))]
+            })
+            .collect();
+        let part = multi.clone().sort_by_exprs(by, options).group_by([col(MASTER)]).agg(aggs);
+        merged = merged.join(part, [col(MASTER)], [col(MASTER)], JoinArgs::new(JoinType::Left));
+    }
+    let merged = merged.collect()?;
 
     let mut out_columns = vec![col(MASTER), col(SIZE)];
     if source.is_some() {

@@ -136,7 +136,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     phases.done("explaining");
 
     let count = |d: Decision| decisions.iter().filter(|&&x| x == d).count();
-    let comparing_seconds = phases.0.iter().find(|p| p.0 == "comparing").map_or(0.0, |p| p.1);
+    let comparing_seconds = phases.0.iter().find(|(phase, _)| *phase == "comparing").map_or(0.0, |p| p.1);
     let report = json!({
         "records_in": records.height() + rejected.as_ref().map_or(0, |r| r.height()),
         "records_rejected": rejected.as_ref().map_or(0, |r| r.height()),
@@ -156,7 +156,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         "blocks_skipped": found.skipped,
         "components_unchecked": clustering.unchecked_components,
         "model": { "rules": model.rules, "training": model.training },
-        "seconds": phases.0.iter().map(|(p, s)| (p.to_string(), json!(s))).collect::<serde_json::Map<_, _>>(),
+        "seconds": phases.0.iter().map(|(phase, seconds)| json!({ "phase": phase, "seconds": seconds })).collect::<Vec<_>>(),
     });
     let model_file = format!("{}_model.json", config.output);
     Ok(StageOutput {
