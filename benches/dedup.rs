@@ -6,6 +6,7 @@
 //!
 //! `cargo bench --bench dedup`; sizes: `TALLY_BENCH_DEDUP_ROWS` (default 100000,1000000).
 
+#[allow(dead_code)] // each bench uses part of it
 mod common;
 
 #[global_allocator]
@@ -17,7 +18,7 @@ use common::{data_dir, in_child, peak_mib};
 use polars::prelude::*;
 use tally::config::{Pipeline, load_pipeline};
 use tally::sample::{Noise, System, export, generate, rng};
-use tally::stages::{Stage, StageConfig};
+use tally::stages::StageConfig;
 
 /// Every customer known once, a quarter of them entered a second time: 20% of records.
 const SYSTEM: System = System { name: "erp", id_prefix: "C", coverage: 1.0, duplicate_rate: 0.25, noise: 0.5 };

@@ -61,7 +61,12 @@ pub fn evaluate(map: &DataFrame, truth: &DataFrame) -> PolarsResult<Evaluation> 
         df.clone().lazy().with_columns(keys.iter().map(|k| col(k.clone()).cast(DataType::String)).collect::<Vec<_>>())
     };
     let joined = cast(map)
-        .join(cast(truth), keys.iter().map(|k| col(k.clone())).collect::<Vec<_>>(), keys.iter().map(|k| col(k.clone())).collect::<Vec<_>>(), JoinArgs::new(JoinType::Inner))
+        .join(
+            cast(truth),
+            keys.iter().map(|k| col(k.clone())).collect::<Vec<_>>(),
+            keys.iter().map(|k| col(k.clone())).collect::<Vec<_>>(),
+            JoinArgs::new(JoinType::Inner),
+        )
         .select([col("master_id"), col(ENTITY).cast(DataType::String)])
         .collect()?;
     let pairs_within = |by: &[&str]| -> PolarsResult<(u64, usize)> {

@@ -42,7 +42,9 @@ pub fn entry(
 pub fn record<'a>(columns: impl IntoIterator<Item = (&'a str, Expr)>) -> Expr {
     let parts: Vec<Expr> = columns
         .into_iter()
-        .map(|(name, value)| concat_str([lit(format!("{name}=")), value.cast(DataType::String).fill_null(lit(""))], "", false))
+        .map(|(name, value)| {
+            concat_str([lit(format!("{name}=")), value.cast(DataType::String).fill_null(lit(""))], "", false)
+        })
         .collect();
     concat_str(parts, "; ", false)
 }

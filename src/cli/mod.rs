@@ -111,7 +111,13 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&e).expect("figures serialize"));
             } else {
-                println!("{}: {} records, {} clusters, {} true entities", map.display(), e.records, e.clusters, e.entities);
+                println!(
+                    "{}: {} records, {} clusters, {} true entities",
+                    map.display(),
+                    e.records,
+                    e.clusters,
+                    e.entities
+                );
                 println!("pairs: {} predicted, {} true, {} correct", e.predicted_pairs, e.true_pairs, e.correct_pairs);
                 println!("precision {:.4}  recall {:.4}  F1 {:.4}", e.precision, e.recall, e.f1);
             }

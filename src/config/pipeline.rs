@@ -195,9 +195,10 @@ fn check_graph(
     let mut producers: HashMap<&str, plan::NodeId> = HashMap::new();
     let side_outputs: Vec<Vec<String>> = stages.iter().map(|s| s.config.stage().side_outputs()).collect();
     let names = sources.iter().map(|s| vec![s.name.as_str()]).chain(
-        stages.iter().zip(&side_outputs).map(|(s, side)| {
-            std::iter::once(s.id()).chain(side.iter().map(String::as_str)).collect::<Vec<_>>()
-        }),
+        stages
+            .iter()
+            .zip(&side_outputs)
+            .map(|(s, side)| std::iter::once(s.id()).chain(side.iter().map(String::as_str)).collect::<Vec<_>>()),
     );
     for (i, produced) in names.enumerate() {
         let id = plan::NodeId::new(i, sources.len());
@@ -298,7 +299,7 @@ fn produced_schemas(stage: &StageNode, inputs: Vec<LazyFrame>) -> PolarsResult<V
     let out = stage.run(frames)?;
     Ok(std::iter::once((stage.output().to_string(), out.table))
         .chain(out.side_tables)
-        .map(|(name, table)| (name, visible(&table.schema())))
+        .map(|(name, table)| (name, visible(table.schema())))
         .collect())
 }
 

@@ -77,7 +77,7 @@ pub enum StageConfig {
     Filter(FilterConfig),
     Select(SelectConfig),
     Count(CountConfig),
-    Dedup(DedupConfig),
+    Dedup(Box<DedupConfig>),
 }
 
 impl StageConfig {
@@ -88,7 +88,7 @@ impl StageConfig {
             StageConfig::Filter(s) => s,
             StageConfig::Select(s) => s,
             StageConfig::Count(s) => s,
-            StageConfig::Dedup(s) => s,
+            StageConfig::Dedup(s) => s.as_ref(),
         }
     }
 

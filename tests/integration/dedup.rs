@@ -58,7 +58,10 @@ fn reruns_are_byte_identical_and_a_saved_model_scores_the_same() {
     let text = text
         .replace("../sample_data/", &format!("{}/sample_data/", repo().display()))
         .replace("../schemas/", &format!("{}/schemas/", repo().display()))
-        .replace("      output: golden_customers\n", &format!("      output: golden_customers\n      model: {}\n", model.display()));
+        .replace(
+            "      output: golden_customers\n",
+            &format!("      output: golden_customers\n      model: {}\n", model.display()),
+        );
     project.write("pipelines/reuse.yaml", text);
     let out = project.run("pipelines/reuse.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -70,7 +73,8 @@ fn reruns_are_byte_identical_and_a_saved_model_scores_the_same() {
 fn harder_noise_keeps_precision() {
     let project = Project::new();
     let data = project.path("data");
-    let out = tally(&["sample", "--out", data.to_str().unwrap(), "--customers", "6000", "--seed", "3", "--noise", "hard"]);
+    let out =
+        tally(&["sample", "--out", data.to_str().unwrap(), "--customers", "6000", "--seed", "3", "--noise", "hard"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(repo().join("pipelines/quarterly_inventory.yaml")).unwrap();
     project.write("pipelines/hard.yaml", text.replace("../sample_data/", "../data/"));

@@ -93,8 +93,7 @@ fn committed_sample_rejects_exactly_the_planted_rows() {
         assert_eq!(n("rows_read"), n("rows_accepted") + n("rows_rejected"), "{}", input["source"]);
     }
 
-    let sample =
-        tally::sample::generate_customers(&tally::sample::SampleSpec::default());
+    let sample = tally::sample::generate_customers(&tally::sample::SampleSpec::default());
     let planted = |reason: &str| sample.erp.iter().filter(|r| r.planted == Some(reason)).count() as u64;
     let erp = m["inputs"].as_array().unwrap().iter().find(|i| i["source"] == "erp_customers").unwrap();
     assert_eq!(erp["rows_read"].as_u64().unwrap(), sample.erp.len() as u64);

@@ -16,8 +16,10 @@ pub struct Rule {
 
 impl Rule {
     pub fn new(label: String, keys: Vec<Expr>) -> Rule {
-        let columns =
-            keys.iter().filter_map(|k| if let Expr::Column(name) = k { Some(name.to_string()) } else { None }).collect();
+        let columns = keys
+            .iter()
+            .filter_map(|k| if let Expr::Column(name) = k { Some(name.to_string()) } else { None })
+            .collect();
         Rule { label, keys, columns }
     }
 }
@@ -69,7 +71,12 @@ pub fn candidates(
         let pairs = block_pairs(&kept, link_split)?;
         let before = all.len();
         all.extend(pairs.iter().map(|&p| (p, r as u8)));
-        reports.push(RuleReport { rule: rule.label.clone(), blocks: kept.height(), pairs: all.len() - before, new_pairs: 0 });
+        reports.push(RuleReport {
+            rule: rule.label.clone(),
+            blocks: kept.height(),
+            pairs: all.len() - before,
+            new_pairs: 0,
+        });
     }
     all.par_sort_unstable();
     all.dedup_by_key(|(pair, _)| *pair);
@@ -132,7 +139,7 @@ fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBl
 fn block_pairs(blocks: &DataFrame, link_split: Option<u32>) -> PolarsResult<Vec<u64>> {
     let sizes: Vec<usize> = blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| n as usize).collect();
     let rows = blocks.column("__rows")?.explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?;
-    let rows: Vec<u32> = rows.idx()?.into_no_null_iter().map(|r| r as u32).collect();
+    let rows: Vec<IdxSize> = rows.idx()?.into_no_null_iter().collect();
     let mut starts = Vec::with_capacity(sizes.len());
     let mut offset = 0;
     for n in &sizes {

@@ -117,8 +117,11 @@ pub fn cluster(
     }
     // Rebuild each conflicted component from its strongest links down.
     let mut rebuilt = Components::new(records);
-    let mut order: Vec<usize> = (0..links.len()).filter(|&i| conflicts.contains_key(&labels[links[i].0 as usize])).collect();
-    order.sort_by(|&i, &j| links[j].2.total_cmp(&links[i].2).then((links[i].0, links[i].1).cmp(&(links[j].0, links[j].1))));
+    let mut order: Vec<usize> =
+        (0..links.len()).filter(|&i| conflicts.contains_key(&labels[links[i].0 as usize])).collect();
+    order.sort_by(|&i, &j| {
+        links[j].2.total_cmp(&links[i].2).then((links[i].0, links[i].1).cmp(&(links[j].0, links[j].1)))
+    });
     for &i in &order {
         let (a, b, _) = links[i];
         let (ra, rb) = (rebuilt.find(a), rebuilt.find(b));

@@ -106,10 +106,7 @@ pub fn pairs_table(
     ));
     columns.push(Column::new("match_weight".into(), &weight));
     columns.push(Column::new("match_probability".into(), weight.iter().map(|&w| probability(w)).collect::<Vec<_>>()));
-    columns.push(Column::new(
-        "decision".into(),
-        keep.iter().map(|&i| scored.decisions[i].label()).collect::<Vec<_>>(),
-    ));
+    columns.push(Column::new("decision".into(), keep.iter().map(|&i| scored.decisions[i].label()).collect::<Vec<_>>()));
     let per_pair: Vec<Vec<f64>> = keep
         .iter()
         .map(|&i| {
@@ -126,7 +123,8 @@ pub fn pairs_table(
         columns.push(values.take(&left)?.cast(&DataType::String)?.with_name(format!("{}_l", c.name).into()));
         columns.push(values.take(&right)?.cast(&DataType::String)?.with_name(format!("{}_r", c.name).into()));
         columns.push(Column::new(format!("{}_level", c.name).into(), level));
-        columns.push(Column::new(format!("{}_weight", c.name).into(), per_pair.iter().map(|w| w[j]).collect::<Vec<_>>()));
+        columns
+            .push(Column::new(format!("{}_weight", c.name).into(), per_pair.iter().map(|w| w[j]).collect::<Vec<_>>()));
     }
     let mut seen = std::collections::HashSet::new();
     columns.retain(|c| seen.insert(c.name().clone()));

@@ -58,7 +58,9 @@ impl FromStr for Rule {
             "most_recent" => Ok(Rule::MostRecent(one(args)?)),
             "source_priority" if !args.is_empty() => Ok(Rule::SourcePriority(args)),
             "source_priority" => Err("source_priority needs sources, as in source_priority([erp, crm])".into()),
-            "most_complete" | "most_frequent" | "longest" if !args.is_empty() => Err(format!("{name} takes no arguments")),
+            "most_complete" | "most_frequent" | "longest" if !args.is_empty() => {
+                Err(format!("{name} takes no arguments"))
+            }
             "most_complete" => Ok(Rule::MostComplete),
             "most_frequent" => Ok(Rule::MostFrequent),
             "longest" => Ok(Rule::Longest),
@@ -157,7 +159,8 @@ pub fn golden(
     }
     let mut merged = multi.clone().group_by([col(MASTER)]).agg(base);
     // Columns that share a sort order (their rule's keys) are chosen in one pass.
-    let mut orders: IndexMap<String, (Vec<(Expr, bool)>, Vec<&String>)> = IndexMap::new();
+    type Order<'a> = (Vec<(Expr, bool)>, Vec<&'a String>);
+    let mut orders: IndexMap<String, Order> = IndexMap::new();
     for c in columns {
         let rule = rules.rule(c);
         let order = match rule {

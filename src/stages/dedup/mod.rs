@@ -172,9 +172,10 @@ impl DedupConfig {
     }
 
     fn compiled_rules(&self) -> PolarsResult<Vec<blocking::Rule>> {
-        let exact = self.exact_keys.iter().map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![col(k.as_str())]));
+        let exact =
+            self.exact_keys.iter().map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![col(k.as_str())]));
         let rules = self.blocking.iter().map(|keys| {
-            let exprs = keys.iter().map(|k| polars::sql::sql_expr(k)).collect::<PolarsResult<Vec<_>>>()?;
+            let exprs = keys.iter().map(polars::sql::sql_expr).collect::<PolarsResult<Vec<_>>>()?;
             Ok(blocking::Rule::new(keys.join(" + "), exprs))
         });
         exact.map(Ok).chain(rules).collect()

@@ -179,10 +179,12 @@ pub fn estimate_u(
     };
     let usable = !a_range.is_empty() && !b_range.is_empty() && records >= 2;
     let pairs: Vec<(usize, usize)> = (0..if usable { samples } else { 0 })
-        .map(|_| loop {
-            let (a, b) = (rng.random_range(a_range.clone()), rng.random_range(b_range.clone()));
-            if a != b {
-                break (a, b);
+        .map(|_| {
+            loop {
+                let (a, b) = (rng.random_range(a_range.clone()), rng.random_range(b_range.clone()));
+                if a != b {
+                    break (a, b);
+                }
             }
         })
         .collect();

@@ -8,12 +8,12 @@ use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::blocking::Rule;
 use super::blocking::candidates;
 use super::cluster::{LinkFate, cluster};
 use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
-use super::blocking::Rule;
 use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
 use super::{DedupConfig, LINK_SOURCE};
 use crate::rejects::{self, Origin};
@@ -73,7 +73,8 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
             let (a, b) = (found.left[i] as usize, found.right[i] as usize);
             let rule = found.rule[i] as usize;
             let levels = &levels[i * k..(i + 1) * k];
-            model.rules[rule].prior_weight() + comparison_weights(&model, &comparisons, rule, (a, b), levels).sum::<f64>()
+            model.rules[rule].prior_weight()
+                + comparison_weights(&model, &comparisons, rule, (a, b), levels).sum::<f64>()
         })
         .collect();
     let mut decisions: Vec<Decision> = weights
@@ -113,7 +114,8 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
-    let columns: Vec<String> = records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
+    let columns: Vec<String> =
+        records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
     let rules_of_survival = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
     let (golden_records, lineage) = golden(&clustered, &columns, &rules_of_survival, source, &config.id)?;
     phases.done("survivorship");
@@ -182,11 +184,8 @@ fn records(config: &DedupConfig, mut inputs: Vec<DataFrame>) -> PolarsResult<(Da
     }
     let names = [config.left.as_deref().unwrap_or_default(), config.right.as_deref().unwrap_or_default()];
     let left_height = inputs[0].height();
-    let tagged: Vec<LazyFrame> = inputs
-        .into_iter()
-        .zip(names)
-        .map(|(df, name)| df.lazy().with_column(lit(name).alias(LINK_SOURCE)))
-        .collect();
+    let tagged: Vec<LazyFrame> =
+        inputs.into_iter().zip(names).map(|(df, name)| df.lazy().with_column(lit(name).alias(LINK_SOURCE))).collect();
     let stacked = concat_lf_diagonal(tagged, UnionArgs { rechunk: true, ..Default::default() })?.collect()?;
     Ok((stacked, Some(left_height)))
 }
@@ -199,7 +198,8 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
     let missing = col(config.id.as_str()).is_null();
     let repeated = as_struct(key).is_first_distinct().not();
     let lf = records.lazy().with_row_index("__input_row", Some(1));
-    let columns: Vec<String> = lf.clone().collect_schema()?.iter_names().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
+    let columns: Vec<String> =
+        lf.clone().collect_schema()?.iter_names().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
     let bad = lf
         .clone()
         .filter(missing.clone().or(repeated.clone()))
@@ -295,7 +295,9 @@ impl<'a> Forbidden<'a> {
     fn new(config: &DedupConfig, records: &'a DataFrame) -> PolarsResult<Forbidden<'a>> {
         let keep_apart: Vec<String> = match &config.keep_apart {
             Some(columns) => columns.clone(),
-            None => records.get_column_names().iter().filter(|c| c.ends_with("_branch")).map(|c| c.to_string()).collect(),
+            None => {
+                records.get_column_names().iter().filter(|c| c.ends_with("_branch")).map(|c| c.to_string()).collect()
+            }
         };
         let mut predicates: Vec<Expr> = keep_apart
             .iter()
