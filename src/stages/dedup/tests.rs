@@ -55,7 +55,11 @@ fn texts(df: &DataFrame, column: &str) -> Vec<String> {
 }
 
 fn master_of(map: &DataFrame) -> std::collections::HashMap<String, String> {
-    let ids = map.column("customer_id").unwrap().str().unwrap().clone();
+    master_of_column(map, "customer_id")
+}
+
+fn master_of_column(map: &DataFrame, id: &str) -> std::collections::HashMap<String, String> {
+    let ids = map.column(id).unwrap().str().unwrap().clone();
     let masters = map.column("master_id").unwrap().str().unwrap().clone();
     ids.iter().zip(masters.iter()).map(|(i, m)| (i.unwrap().to_string(), m.unwrap().to_string())).collect()
 }
@@ -256,4 +260,70 @@ fn survivorship_rules_parse_and_explain_mistakes() {
     assert_eq!(" longest ".parse(), Ok(Rule::Longest));
     assert!("most_recent".parse::<Rule>().unwrap_err().contains("one column"));
     assert!("newest(x)".parse::<Rule>().unwrap_err().contains("unknown survivorship rule"));
+}
+
+#[test]
+fn exact_keys_link_outright_and_oversized_blocks_are_skipped() {
+    let records = df! {
+        "id" => ["1", "2", "3", "4", "5"],
+        "tax_id" => [Some("91110105MA00000001"), Some("91110105MA00000001"), None, None, None],
+        "name" => ["甲公司", "乙公司", "丙公司", "丙公司", "丙公司"],
+    }
+    .unwrap();
+    let stage = config(
+        "
+input: customers
+output: golden
+id: id
+exact_keys: [tax_id]
+blocking: [[name]]
+max_block_size: 2
+compare:
+  name: { method: exact, weights: [8, -8] }
+threshold: { match: 0.9, review: 0.5 }
+",
+    );
+    let out = stage.run(vec![records]).unwrap();
+    let master = master_of_column(table(&out, "_map"), "id");
+    assert_eq!(master["1"], master["2"], "an equal tax id links whatever the names say");
+    assert_eq!(texts(table(&out, "_pairs"), "decision"), ["exact_key"]);
+    let report = out.report.unwrap();
+    assert_eq!(report["blocks_skipped"][0]["value"], "丙公司");
+    assert_eq!(report["blocks_skipped"][0]["records"], 3);
+    assert_ne!(master["3"], master["4"], "the skipped block's records are not compared");
+}
+
+#[test]
+fn agreeing_on_a_rare_value_weighs_more_than_on_a_common_one() {
+    // 王伟 is common, 欧阳修远 rare; both pairs agree exactly on the name.
+    let mut names = vec!["王伟"; 40];
+    names.extend(["欧阳修远", "欧阳修远"]);
+    let n = names.len();
+    let records = df! {
+        "id" => (0..n).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "name" => names,
+        "city" => (0..n).map(|i| if i < 2 || i >= n - 2 { "北京" } else { "上海" }).collect::<Vec<_>>(),
+    }
+    .unwrap();
+    let stage = config(
+        "
+input: people
+output: golden
+id: id
+blocking: [[city]]
+compare:
+  name: { method: exact, tf_adjust: true }
+threshold: { match: 0.99, review: 0.000001 }
+training: { u_pairs: 2000 }
+",
+    );
+    let out = stage.run(vec![records]).unwrap();
+    let pairs = table(&out, "_pairs");
+    let weight_of = |name: &str| {
+        let rows = pairs.clone().lazy().filter(col("name_l").eq(lit(name))).collect().unwrap();
+        rows.column("name_weight").unwrap().f64().unwrap().get(0).unwrap()
+    };
+    // The adjustment is log2 of the ratio of the two names' frequencies: 40 / 2.
+    let gap = weight_of("欧阳修远") - weight_of("王伟");
+    assert!((gap - 20f64.log2()).abs() < 1e-6, "gap {gap}");
 }
