@@ -268,7 +268,7 @@ fn train(
         .enumerate()
         .map(|(r, rule)| RuleModel {
             rule: rule.label.clone(),
-            prior: 0.5,
+            prior: 0.1,
             left_out: comparisons.iter().filter(|c| rule.columns.contains(&c.column)).map(|c| c.name.clone()).collect(),
             pairs: pair_rules.iter().filter(|&&p| p as usize == r).count(),
         })
