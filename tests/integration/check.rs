@@ -84,3 +84,38 @@ fn the_example_pipeline_checks_clean() {
     let out = tally(&["check", repo().join("pipelines/quarterly_inventory.yaml").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn dedup_columns_thresholds_and_side_tables_are_checked_before_reading() {
+    let pipeline = "\
+name: p
+sources:
+  customers:
+    path: ../data/c.csv
+    schema: ../schemas/customers.yaml
+stages:
+  - dedup:
+      input: customers
+      output: golden
+      id: customer_id
+      blocking: [[name]]
+      compare:
+        phone: { column: phnoe, method: exact }
+      threshold: { match: 0.8, review: 0.9 }
+  - count:
+      input: golden_map
+      output: counts
+      by: [master_id]
+outputs: [counts, golden_review]
+";
+    let (code, err, file) = check(pipeline);
+    assert_eq!(code, Some(2));
+    assert!(err.contains(&format!("{file}:7:5: error: dedup 'golden': threshold")), "{err}");
+    let fixed = pipeline.replace("review: 0.9", "review: 0.5");
+    let (code, err, _) = check(&fixed);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("phnoe") && err.contains("did you mean 'phone'?"), "{err}");
+    // With the column fixed, the side tables feed later stages and outputs.
+    let (code, err, _) = check(&fixed.replace("phnoe", "phone"));
+    assert_eq!(code, Some(0), "{err}");
+}

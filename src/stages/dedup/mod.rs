@@ -238,6 +238,7 @@ impl Stage for DedupConfig {
         let name = &self.output;
         let mut problems: Vec<String> = Vec::new();
         match (&self.input, &self.left, &self.right) {
+            (None, Some(l), Some(r)) if l == r => problems.push("`left` and `right` must be two tables".into()),
             (Some(_), None, None) | (None, Some(_), Some(_)) => {}
             _ => problems.push("give either `input`, or `left` and `right`".into()),
         }

@@ -31,16 +31,20 @@ impl Phases {
 
 pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     let mut phases = Phases(Vec::new(), Instant::now());
-    let (all, link_split_input) = records(config, inputs)?;
+    let all = records(config, inputs)?;
     // Every column the config names must exist; Polars' error names the missing one.
     for column in config.referenced_columns() {
         all.column(&column)?;
     }
     let (records, rejected) = split_rejects(config, all)?;
-    let link_split = link_split_input.map(|_| {
-        let source = records.column(LINK_SOURCE).expect("link mode adds the table column");
-        source.str().expect("table names are text").iter().take_while(|t| *t == config.left.as_deref()).count() as u32
-    });
+    // In link mode the left table's records come first; pairs must cross the split.
+    let link_split = match &config.left {
+        Some(left) => {
+            let tables = records.column(LINK_SOURCE)?.str()?.clone();
+            Some(tables.iter().take_while(|t| *t == Some(left.as_str())).count() as u32)
+        }
+        None => None,
+    };
     let source = config.source_column();
     let comparisons = comparisons(config, &records)?;
     phases.done("prepare");
@@ -177,17 +181,15 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
 }
 
 /// The records to resolve: the input, or the left and right tables stacked with a
-/// `table` column naming each record's table. Returns the left table's height in link mode.
-fn records(config: &DedupConfig, mut inputs: Vec<DataFrame>) -> PolarsResult<(DataFrame, Option<usize>)> {
+/// `table` column naming each record's table.
+fn records(config: &DedupConfig, mut inputs: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     if inputs.len() == 1 {
-        return Ok((inputs.remove(0), None));
+        return Ok(inputs.remove(0));
     }
     let names = [config.left.as_deref().unwrap_or_default(), config.right.as_deref().unwrap_or_default()];
-    let left_height = inputs[0].height();
     let tagged: Vec<LazyFrame> =
         inputs.into_iter().zip(names).map(|(df, name)| df.lazy().with_column(lit(name).alias(LINK_SOURCE))).collect();
-    let stacked = concat_lf_diagonal(tagged, UnionArgs { rechunk: true, ..Default::default() })?.collect()?;
-    Ok((stacked, Some(left_height)))
+    concat_lf_diagonal(tagged, UnionArgs { rechunk: true, ..Default::default() })?.collect()
 }
 
 /// Records without an id, or repeating a (source, id) already seen, cannot be told apart
@@ -204,7 +206,11 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
         .clone()
         .filter(missing.clone().or(repeated.clone()))
         .select(rejects::entry(
-            &Origin { stage: format!("dedup:{}", config.output), source: config.inputs_label(), file: String::new() },
+            &Origin {
+                stage: format!("dedup:{}", config.output),
+                source: crate::stages::Stage::inputs(config).join("+"),
+                file: String::new(),
+            },
             col("__input_row"),
             Some(config.id.as_str()),
             col(config.id.as_str()),
@@ -215,12 +221,6 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
         .collect()?;
     let kept = lf.filter(missing.or(repeated).not()).drop(cols(["__input_row"])).collect()?;
     Ok((kept, (bad.height() > 0).then_some(bad)))
-}
-
-impl DedupConfig {
-    fn inputs_label(&self) -> String {
-        crate::stages::Stage::inputs(self).join("+")
-    }
 }
 
 fn comparisons(config: &DedupConfig, records: &DataFrame) -> PolarsResult<Vec<Comparison>> {
