@@ -169,7 +169,10 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         table: golden_records,
         rejects: rejected,
         report: Some(report),
-        sheets: vec![(format!("{}_model", config.output), model_table(&model)?)],
+        sheets: vec![
+            (format!("{}_model", config.output), model_table(&model)?),
+            (format!("{}_rules", config.output), rules_table(&model)?),
+        ],
         side_tables: vec![
             (config.side_table("map"), map),
             (config.side_table("pairs"), pairs),
@@ -384,13 +387,22 @@ fn histogram(golden: &DataFrame) -> PolarsResult<serde_json::Value> {
         .into())
 }
 
-/// The model as a sheet: each rule's prior, then every comparison level's m, u and weight.
+/// The blocking rules as a sheet: pairs each found first, their prior, what they leave out.
+fn rules_table(model: &Model) -> PolarsResult<DataFrame> {
+    let rules = &model.rules;
+    df! {
+        "rule" => rules.iter().map(|r| r.rule.as_str()).collect::<Vec<_>>(),
+        "pairs" => rules.iter().map(|r| r.pairs as u64).collect::<Vec<_>>(),
+        "prior" => rules.iter().map(|r| r.prior).collect::<Vec<_>>(),
+        "prior_weight" => rules.iter().map(RuleModel::prior_weight).collect::<Vec<_>>(),
+        "left_out" => rules.iter().map(|r| r.left_out.join(", ")).collect::<Vec<_>>(),
+    }
+}
+
+/// The model as a sheet: every comparison level's m, u and weight.
 fn model_table(model: &Model) -> PolarsResult<DataFrame> {
     type Row<'a> = (&'a str, &'a str, Option<f64>, Option<f64>, Option<f64>, f64);
     let mut rows: Vec<Row> = Vec::new();
-    for r in &model.rules {
-        rows.push((&r.rule, "(prior)", Some(r.prior), None, None, r.prior_weight()));
-    }
     for c in &model.comparisons {
         let trained = c.fixed_weights.is_none();
         for (l, label) in c.levels.iter().enumerate() {
