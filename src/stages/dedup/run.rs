@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::blocking::Rule;
 use super::blocking::candidates;
-use super::cluster::{LinkFate, cluster};
+use super::cluster::{Clustering, LinkFate, cluster};
 use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
@@ -81,47 +81,17 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
                 + comparison_weights(&model, &comparisons, rule, (a, b), levels).sum::<f64>()
         })
         .collect();
-    let mut decisions: Vec<Decision> = weights
-        .iter()
-        .zip(&found.rule)
-        .map(|(&w, &r)| match probability(w) {
-            _ if (r as usize) < config.exact_keys.len() => Decision::ExactKey,
-            p if p >= config.threshold.link => Decision::Link,
-            p if p >= config.threshold.review => Decision::Review,
-            _ => Decision::Distinct,
-        })
-        .collect();
+    let mut decisions = decide(config, &found.rule, &weights);
     phases.done("scoring");
 
-    let forbid = Forbidden::new(config, &records)?;
-    let review: Vec<usize> = (0..pair_count).filter(|&i| decisions[i] == Decision::Review).collect();
-    let barred = forbid.check(
-        &review.iter().map(|&i| found.left[i]).collect::<Vec<_>>(),
-        &review.iter().map(|&i| found.right[i]).collect::<Vec<_>>(),
-    )?;
-    for (&i, bad) in review.iter().zip(barred) {
-        if bad {
-            decisions[i] = Decision::CannotLink;
-        }
-    }
-    let linked: Vec<usize> =
-        (0..pair_count).filter(|&i| matches!(decisions[i], Decision::Link | Decision::ExactKey)).collect();
-    let links: Vec<(u32, u32, f64)> = linked.iter().map(|&i| (found.left[i], found.right[i], weights[i])).collect();
-    let clustering = cluster(records.height(), &links, |a, b| forbid.check(a, b))?;
-    for (&i, fate) in linked.iter().zip(&clustering.fates) {
-        match fate {
-            LinkFate::Kept => {}
-            LinkFate::CannotLink => decisions[i] = Decision::CannotLink,
-            LinkFate::Split => decisions[i] = Decision::Split,
-        }
-    }
+    let clustering = clusters(config, &records, (&found.left, &found.right), &weights, &mut decisions)?;
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
     let columns: Vec<String> =
         records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
-    let rules_of_survival = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
-    let (golden_records, lineage) = golden(&clustered, &columns, &rules_of_survival, source, &config.id)?;
+    let survivorship = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
+    let (golden_records, lineage) = golden(&clustered, &columns, &survivorship, source, &config.id)?;
     phases.done("survivorship");
 
     let mut map_columns = vec![col(config.id.as_str())];
@@ -181,6 +151,52 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         ],
         files: vec![(model_file, serde_json::to_vec_pretty(&model).expect("a model serializes"))],
     })
+}
+
+/// Each pair's decision from its probability, before cannot-link rules.
+fn decide(config: &DedupConfig, rules: &[u8], weights: &[f64]) -> Vec<Decision> {
+    weights
+        .iter()
+        .zip(rules)
+        .map(|(&w, &r)| match probability(w) {
+            _ if (r as usize) < config.exact_keys.len() => Decision::ExactKey,
+            p if p >= config.threshold.link => Decision::Link,
+            p if p >= config.threshold.review => Decision::Review,
+            _ => Decision::Distinct,
+        })
+        .collect()
+}
+
+/// Clusters the linked pairs under the cannot-link rules, and marks in `decisions` the
+/// links and reviews those rules refused.
+fn clusters(
+    config: &DedupConfig,
+    records: &DataFrame,
+    (left, right): (&[u32], &[u32]),
+    weights: &[f64],
+    decisions: &mut [Decision],
+) -> PolarsResult<Clustering> {
+    let forbid = Forbidden::new(config, records)?;
+    let review: Vec<usize> = (0..decisions.len()).filter(|&i| decisions[i] == Decision::Review).collect();
+    let pick = |side: &[u32], of: &[usize]| of.iter().map(|&i| side[i]).collect::<Vec<_>>();
+    let barred = forbid.check(&pick(left, &review), &pick(right, &review))?;
+    for (&i, bad) in review.iter().zip(barred) {
+        if bad {
+            decisions[i] = Decision::CannotLink;
+        }
+    }
+    let linked: Vec<usize> =
+        (0..decisions.len()).filter(|&i| matches!(decisions[i], Decision::Link | Decision::ExactKey)).collect();
+    let links: Vec<(u32, u32, f64)> = linked.iter().map(|&i| (left[i], right[i], weights[i])).collect();
+    let clustering = cluster(records.height(), &links, |a, b| forbid.check(a, b))?;
+    for (&i, fate) in linked.iter().zip(&clustering.fates) {
+        match fate {
+            LinkFate::Kept => {}
+            LinkFate::CannotLink => decisions[i] = Decision::CannotLink,
+            LinkFate::Split => decisions[i] = Decision::Split,
+        }
+    }
+    Ok(clustering)
 }
 
 /// The records to resolve: the input, or the left and right tables stacked with a
