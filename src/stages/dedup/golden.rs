@@ -245,9 +245,6 @@ fn lineage(
         keep.push(col(format!("from_{s}").as_str()));
     }
     keep.push(col(format!("from_{id}").as_str()));
-    if parts.is_empty() {
-        return records.clone().lazy().select(keep).limit(0).collect();
-    }
     concat(parts, UnionArgs::default())?
         .join(members, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Left))
         .sort(["__first", "__column"], Default::default())

@@ -88,8 +88,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
-    let columns: Vec<String> =
-        records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
+    let columns: Vec<String> = record_columns(&records);
     let survivorship = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
     let (golden_records, lineage) = golden(&clustered, &columns, &survivorship, source, &config.id)?;
     phases.done("survivorship");
@@ -199,6 +198,11 @@ fn clusters(
     Ok(clustering)
 }
 
+/// The records' own columns, without any `__` working column.
+fn record_columns(records: &DataFrame) -> Vec<String> {
+    records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect()
+}
+
 /// The records to resolve: the input, or the left and right tables stacked with a
 /// `table` column naming each record's table.
 fn records(config: &DedupConfig, mut inputs: Vec<DataFrame>) -> PolarsResult<DataFrame> {
@@ -218,9 +222,8 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
     key.extend(config.source_column().map(col));
     let missing = col(config.id.as_str()).is_null();
     let repeated = as_struct(key).is_first_distinct().not();
+    let columns: Vec<String> = record_columns(&records);
     let lf = records.lazy().with_row_index("__input_row", Some(1));
-    let columns: Vec<String> =
-        lf.clone().collect_schema()?.iter_names().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect();
     let bad = lf
         .clone()
         .filter(missing.clone().or(repeated.clone()))
