@@ -95,6 +95,13 @@ fn measure(path: &str) {
     let e = tally::eval::evaluate(map, &truth).unwrap();
     if std::env::var_os("TALLY_BENCH_VERBOSE").is_some() {
         eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
+        for (name, bytes) in &out.files {
+            std::fs::write(std::env::temp_dir().join(name), bytes).unwrap();
+        }
+        for (name, table) in &out.side_tables {
+            tally::write::write_parquet(&mut table.clone(), &std::env::temp_dir().join(format!("{name}.parquet")))
+                .unwrap();
+        }
     }
     let pairs = report["pairs"]["compared"].as_u64().unwrap();
     let phases: Vec<String> = report["seconds"]

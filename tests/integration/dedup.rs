@@ -70,7 +70,7 @@ fn reruns_are_byte_identical_and_a_saved_model_scores_the_same() {
 }
 
 #[test]
-fn harder_noise_keeps_precision() {
+fn harder_noise_meets_the_accuracy_bar() {
     let project = Project::new();
     let data = project.path("data");
     let out =
@@ -83,6 +83,5 @@ fn harder_noise_keeps_precision() {
     let e = evaluate(&data.join("truth.csv"), &project.latest("quarterly_inventory"));
     println!("hard noise: {e}");
     assert!(e["precision"].as_f64().unwrap() >= 0.98, "{e}");
-    // The bar is 0.95: this set reaches 0.9496, a 20,000-customer one 0.9449.
-    assert!(e["recall"].as_f64().unwrap() >= 0.93, "{e}");
+    assert!(e["recall"].as_f64().unwrap() >= 0.95, "{e}");
 }

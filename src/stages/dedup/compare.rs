@@ -79,6 +79,14 @@ impl Method {
     fn equality_level(self, l: f64) -> bool {
         if self.similarity() { l >= 1.0 } else { l <= 0.0 }
     }
+
+    /// Which of the non-null levels, counted from 0, is equality, if any.
+    pub fn equality_index(self, levels: &[f64]) -> Option<usize> {
+        if self == Method::Exact {
+            return Some(0);
+        }
+        levels.iter().position(|&l| self.equality_level(l))
+    }
 }
 
 /// One configured comparison, ready to compare records of a table.
@@ -148,10 +156,7 @@ impl Comparison {
 
     /// The level whose agreement is equality, if any: term-frequency adjustment applies there.
     pub fn equality_level(&self) -> Option<u8> {
-        if self.method == Method::Exact {
-            return Some(1);
-        }
-        self.thresholds.iter().position(|&l| self.method.equality_level(l)).map(|p| p as u8 + 1)
+        self.method.equality_index(&self.thresholds).map(|i| i as u8 + 1)
     }
 
     /// The level at which records `a` and `b` agree.

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use super::compare::Comparison;
-use super::model::{Model, probability};
+use super::model::{Model, WeightTable, probability};
 
 /// What became of a scored pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +50,14 @@ pub struct Scored<'a> {
 /// rare value counts more than agreeing on a common one.
 pub fn comparison_weights<'a>(
     model: &'a Model,
+    table: &'a WeightTable,
     comparisons: &'a [Comparison],
     rule: usize,
     (a, b): (usize, usize),
     levels: &'a [u8],
 ) -> impl Iterator<Item = f64> + 'a {
     comparisons.iter().zip(levels).enumerate().map(move |(k, (c, &level))| {
-        let base = model.weight(rule, k, level);
+        let base = table.get(rule, k, level);
         match (&c.tf, model.comparisons[k].u_random_of(level)) {
             (Some(tf), Some(u)) if base != 0.0 && c.equality_level() == Some(level) => {
                 base + (u / f64::from(tf[a].max(tf[b]))).log2()
@@ -77,7 +78,7 @@ pub struct Columns<'a> {
 pub fn pairs_table(
     records: &DataFrame,
     scored: &Scored,
-    model: &Model,
+    (model, table): (&Model, &WeightTable),
     comparisons: &[Comparison],
     names: &Columns,
 ) -> PolarsResult<DataFrame> {
@@ -112,7 +113,7 @@ pub fn pairs_table(
         .map(|&i| {
             let (a, b) = (scored.left[i] as usize, scored.right[i] as usize);
             let rule = scored.rule[i] as usize;
-            comparison_weights(model, comparisons, rule, (a, b), &scored.levels[i * k..(i + 1) * k]).collect()
+            comparison_weights(model, table, comparisons, rule, (a, b), &scored.levels[i * k..(i + 1) * k]).collect()
         })
         .collect();
     for (j, c) in comparisons.iter().enumerate() {

@@ -71,6 +71,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     };
     phases.done("training");
 
+    let table = model.weight_table();
     let weights: Vec<f64> = (0..pair_count)
         .into_par_iter()
         .map(|i| {
@@ -78,7 +79,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
             let rule = found.rule[i] as usize;
             let levels = &levels[i * k..(i + 1) * k];
             model.rules[rule].prior_weight()
-                + comparison_weights(&model, &comparisons, rule, (a, b), levels).sum::<f64>()
+                + comparison_weights(&model, &table, &comparisons, rule, (a, b), levels).sum::<f64>()
         })
         .collect();
     let mut decisions = decide(config, &found.rule, &weights);
@@ -106,7 +107,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         decisions: &decisions,
     };
     let names = Columns { id: &config.id, source, show: &config.show, rule_labels: &rule_labels };
-    let pairs = pairs_table(&records, &scored, &model, &comparisons, &names)?;
+    let pairs = pairs_table(&records, &scored, (&model, &table), &comparisons, &names)?;
     let review = review_queue(&pairs)?;
     phases.done("explaining");
 
@@ -130,7 +131,13 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         },
         "blocks_skipped": found.skipped,
         "components_unchecked": clustering.unchecked_components,
-        "model": { "rules": model.rules, "training": model.training },
+        "model": {
+            // Each rule's u is in the model file and sheet; the manifest keeps the summary.
+            "rules": model.rules.iter().map(|r| json!({
+                "rule": r.rule, "pairs": r.pairs, "prior": r.prior, "left_out": r.left_out, "unequal": r.unequal,
+            })).collect::<Vec<_>>(),
+            "training": model.training,
+        },
         "seconds": phases.0.iter().map(|(phase, seconds)| json!({ "phase": phase, "seconds": seconds })).collect::<Vec<_>>(),
     });
     let model_file = format!("{}_model.json", config.output);
@@ -285,14 +292,25 @@ fn train(
         .zip(u)
         .map(|((cc, c), u)| ComparisonModel::new(c, u, cc.weights.clone()))
         .collect();
+    let names =
+        |keep: &dyn Fn(&Comparison) -> bool| comparisons.iter().filter(|c| keep(c)).map(|c| c.name.clone()).collect();
     let rule_models = rules
         .iter()
         .enumerate()
-        .map(|(r, rule)| RuleModel {
-            rule: rule.label.clone(),
-            prior: 0.1,
-            left_out: comparisons.iter().filter(|c| rule.columns.contains(&c.column)).map(|c| c.name.clone()).collect(),
-            pairs: pair_rules.iter().filter(|&&p| p as usize == r).count(),
+        .map(|(r, rule)| {
+            let blocks_on = |c: &Comparison| rule.columns.contains(&c.column);
+            let found_before = |c: &Comparison| {
+                c.equality_level().is_some()
+                    && rules[..r].iter().any(|s| s.keys.len() == 1 && s.columns == [c.column.clone()])
+            };
+            RuleModel {
+                rule: rule.label.clone(),
+                prior: 0.1,
+                left_out: names(&blocks_on),
+                unequal: names(&|c| !blocks_on(c) && found_before(c)),
+                u: comparison_models.iter().map(|c| c.u_random.clone()).collect(),
+                pairs: pair_rules.iter().filter(|&&p| p as usize == r).count(),
+            }
         })
         .collect();
     let random_pairs = if records >= 2 { t.u_pairs } else { 0 };
@@ -302,7 +320,7 @@ fn train(
         training: Training { random_pairs, ..Default::default() },
     };
     let patterns = model::patterns(levels, pair_rules, comparisons.len());
-    model::expectation_maximisation(&mut model, &patterns, t.max_iterations);
+    model::fit(&mut model, &patterns, t.max_iterations);
     model
 }
 
@@ -406,7 +424,8 @@ fn histogram(golden: &DataFrame) -> PolarsResult<serde_json::Value> {
         .into())
 }
 
-/// The blocking rules as a sheet: pairs each found first, their prior, what they leave out.
+/// The blocking rules as a sheet: pairs each found first, their prior, which
+/// comparisons they leave out and which cannot be equal in their pairs.
 fn rules_table(model: &Model) -> PolarsResult<DataFrame> {
     let rules = &model.rules;
     df! {
@@ -415,26 +434,31 @@ fn rules_table(model: &Model) -> PolarsResult<DataFrame> {
         "prior" => rules.iter().map(|r| r.prior).collect::<Vec<_>>(),
         "prior_weight" => rules.iter().map(RuleModel::prior_weight).collect::<Vec<_>>(),
         "left_out" => rules.iter().map(|r| r.left_out.join(", ")).collect::<Vec<_>>(),
+        "unequal" => rules.iter().map(|r| r.unequal.join(", ")).collect::<Vec<_>>(),
     }
 }
 
-/// The model as a sheet: every comparison level's m, u and weight.
+/// The model as a sheet: per rule, every comparison level's m, u and weight.
 fn model_table(model: &Model) -> PolarsResult<DataFrame> {
-    type Row<'a> = (&'a str, &'a str, Option<f64>, Option<f64>, Option<f64>, f64);
+    type Row<'a> = (&'a str, &'a str, &'a str, Option<f64>, Option<f64>, Option<f64>, f64);
     let mut rows: Vec<Row> = Vec::new();
-    for c in &model.comparisons {
-        let trained = c.fixed_weights.is_none();
-        for (l, label) in c.levels.iter().enumerate() {
-            let (m, u) = if trained { (Some(c.m[l]), Some(c.u[l])) } else { (None, None) };
-            rows.push((&c.name, label, m, u, Some(c.u_random[l]).filter(|_| trained), c.weight(l as u8 + 1)));
+    for (r, rule) in model.rules.iter().enumerate() {
+        for (k, c) in model.comparisons.iter().enumerate().filter(|(_, c)| !rule.leaves_out(&c.name)) {
+            let trained = c.fixed_weights.is_none();
+            for (l, label) in c.levels.iter().enumerate() {
+                let (m, u, u_random) = (c.m[l], rule.u[k][l], c.u_random[l]);
+                let [m, u, u_random] = [m, u, u_random].map(|p| Some(p).filter(|_| trained));
+                rows.push((&rule.rule, &c.name, label, m, u, u_random, model.weight(r, k, l as u8 + 1)));
+            }
         }
     }
     df! {
-        "comparison" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "level" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        "m" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-        "u" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-        "u_random" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-        "match_weight" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+        "rule" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "comparison" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "level" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "m" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        "u" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        "u_random" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+        "match_weight" => rows.iter().map(|r| r.6).collect::<Vec<_>>(),
     }
 }
