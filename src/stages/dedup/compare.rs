@@ -105,7 +105,9 @@ pub enum Values {
     /// For exact comparison: a 64-bit hash per value, 0 for null. Eight bytes per
     /// record keep the random lookups of a million pairs in cache.
     Hash(Vec<u64>),
-    Text(StringChunked),
+    /// For edit distances: each value's characters, so lengths are known and every
+    /// comparison works on Unicode characters, not UTF-8 bytes.
+    Chars(Vec<Option<Vec<char>>>),
     Tokens(Vec<Option<Box<[u32]>>>),
     Number(Vec<Option<f64>>),
 }
@@ -130,7 +132,11 @@ impl Comparison {
                 let strings: Vec<Option<&str>> = s.iter().collect();
                 Values::Hash(strings.par_iter().map(|v| v.map_or(0, hash_text)).collect())
             }
-            Method::JaroWinkler | Method::Levenshtein => Values::Text(text()?),
+            Method::JaroWinkler | Method::Levenshtein => {
+                let s = text()?;
+                let strings: Vec<Option<&str>> = s.iter().collect();
+                Values::Chars(strings.par_iter().map(|v| v.map(|v| v.chars().collect())).collect())
+            }
             Method::TokenJaccard => {
                 let s = text()?;
                 let strings: Vec<Option<&str>> = s.iter().collect();
@@ -173,25 +179,25 @@ impl Comparison {
                     else_level
                 };
             }
-            Values::Text(s) => {
-                let (Some(x), Some(y)) = (s.get(a), s.get(b)) else { return 0 };
+            Values::Chars(c) => {
+                let (Some(x), Some(y)) = (&c[a], &c[b]) else { return 0 };
                 match self.method {
                     Method::JaroWinkler => {
                         if x == y {
                             1.0
                         } else {
-                            strsim::jaro_winkler(x, y)
+                            strsim::generic_jaro_winkler(x, y)
                         }
                     }
                     _ => {
                         let most = self.thresholds.last().copied().unwrap_or(0.0);
                         if x == y {
                             0.0
-                        } else if (x.chars().count() as f64 - y.chars().count() as f64).abs() > most {
+                        } else if x.len().abs_diff(y.len()) as f64 > most {
                             // At least that many edits: past every level, no need to count them.
                             return else_level;
                         } else {
-                            strsim::levenshtein(x, y) as f64
+                            strsim::generic_levenshtein(x, y) as f64
                         }
                     }
                 }

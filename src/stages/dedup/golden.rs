@@ -213,6 +213,8 @@ pub fn golden(
 const SYSTEMS: &str = "systems";
 
 /// One row per merged cluster and column: the member the value came from, and why.
+/// Clusters come in the order of their first record, columns in table order; the
+/// members are gathered by row number rather than joined.
 fn lineage(
     records: &DataFrame,
     merged: &DataFrame,
@@ -221,33 +223,26 @@ fn lineage(
     source: Option<&str>,
     id: &str,
 ) -> PolarsResult<DataFrame> {
-    let parts: Vec<LazyFrame> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            merged.clone().lazy().select([
-                col(MASTER),
-                col(ROW).alias("__first"),
-                lit(i as u32).alias("__column"),
-                lit(c.as_str()).alias("column"),
-                lit(rules.rule(c).label()).alias("rule"),
-                col(from_name(c).as_str()).alias(ROW),
-            ])
-        })
-        .collect();
-    let mut from = vec![col(ROW), col(id).cast(DataType::String).alias(format!("from_{id}"))];
-    if let Some(s) = source {
-        from.push(col(s).alias(format!("from_{s}")));
+    let merged = merged.sort([ROW], Default::default())?;
+    let (clusters, k) = (merged.height(), columns.len());
+    let index =
+        |f: &dyn Fn(usize) -> usize| IdxCa::from_vec("".into(), (0..clusters * k).map(|i| f(i) as IdxSize).collect());
+    let (cluster, column) = (index(&|i| i / k), index(&|i| i % k));
+    let mut from_rows = Series::new_empty("".into(), &IDX_DTYPE);
+    for c in columns {
+        from_rows.append(merged.column(&from_name(c))?.as_materialized_series())?;
     }
-    let members = records.clone().lazy().select(from);
-    let mut keep = vec![col(MASTER), col("column"), col("rule")];
+    let from_rows = from_rows.take(&index(&|i| (i % k) * clusters + i / k))?;
+    let from_rows = from_rows.idx()?;
+    let labels: Vec<String> = columns.iter().map(|c| rules.rule(c).label()).collect();
+    let mut out = vec![
+        merged.column(MASTER)?.take(&cluster)?,
+        Column::new("column".into(), columns).take(&column)?,
+        Column::new("rule".into(), labels).take(&column)?,
+    ];
     if let Some(s) = source {
-        keep.push(col(format!("from_{s}").as_str()));
+        out.push(records.column(s)?.take(from_rows)?.with_name(format!("from_{s}").into()));
     }
-    keep.push(col(format!("from_{id}").as_str()));
-    concat(parts, UnionArgs::default())?
-        .join(members, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Left))
-        .sort(["__first", "__column"], Default::default())
-        .select(keep)
-        .collect()
+    out.push(records.column(id)?.cast(&DataType::String)?.take(from_rows)?.with_name(format!("from_{id}").into()));
+    DataFrame::new(clusters * k, out)
 }
