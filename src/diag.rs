@@ -55,7 +55,7 @@ impl fmt::Display for Diagnostic {
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::normalized_levenshtein(word, c), c))
+        .map(|c| (rapidfuzz::distance::levenshtein::normalized_similarity(word.chars(), c.chars()), c))
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

@@ -42,9 +42,13 @@ pub struct RuleReport {
     pub new_pairs: usize,
 }
 
-/// Candidate pairs (`left < right`, row numbers of the records table), sorted, each with
-/// the index of the first rule that found it.
+/// Candidate pairs (`left < right`), sorted, each with the index of the first rule that
+/// found it. Pairs number the records by their place in `order`, not by input row.
 pub struct Candidates {
+    /// The input row of each record, in the order the pairs number them: block by
+    /// block of the rule that makes the most pairs, so comparing a block's pairs reads
+    /// neighbouring memory instead of memory all over the table.
+    pub order: Vec<IdxSize>,
     pub left: Vec<u32>,
     pub right: Vec<u32>,
     pub rule: Vec<u8>,
@@ -59,22 +63,34 @@ pub fn candidates(
     max_block_size: usize,
     link_split: Option<u32>,
 ) -> PolarsResult<Candidates> {
+    let mut kept = Vec::with_capacity(rules.len());
+    let mut skipped = Vec::new();
+    for rule in rules {
+        let blocks = blocks(records, rule)?;
+        let too_big = blocks.column("__n")?.idx()?.gt(max_block_size as IdxSize);
+        skipped.extend(skipped_blocks(&blocks.filter(&too_big)?, rule)?);
+        kept.push(blocks.filter(&!&too_big)?);
+    }
+    let pair_count = |blocks: &DataFrame| -> PolarsResult<u64> {
+        Ok(blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| u64::from(n) * u64::from(n - 1) / 2).sum())
+    };
+    let counts = kept.iter().map(pair_count).collect::<PolarsResult<Vec<_>>>()?;
+    let biggest = (0..kept.len()).max_by_key(|&r| (counts[r], std::cmp::Reverse(r)));
+    let order = layout(records.height(), biggest.map(|r| &kept[r]), link_split)?;
+    let mut place = vec![0 as IdxSize; order.len()];
+    for (i, &row) in order.iter().enumerate() {
+        place[row as usize] = i as IdxSize;
+    }
+
     let mut all: Vec<(u64, u8)> = Vec::new();
     let mut reports = Vec::new();
-    let mut skipped = Vec::new();
-    for (r, rule) in rules.iter().enumerate() {
-        let blocks = blocks(records, rule)?;
-        let sizes = blocks.column("__n")?.idx()?.clone();
-        let too_big = sizes.gt(max_block_size as IdxSize);
-        skipped.extend(skipped_blocks(&blocks.filter(&too_big)?, rule)?);
-        let kept = blocks.filter(&!&too_big)?;
-        let pairs = block_pairs(&kept, link_split)?;
-        let before = all.len();
+    for (r, (rule, blocks)) in rules.iter().zip(&kept).enumerate() {
+        let pairs = block_pairs(blocks, &place, link_split)?;
         all.extend(pairs.iter().map(|&p| (p, r as u8)));
         reports.push(RuleReport {
             rule: rule.label.clone(),
-            blocks: kept.height(),
-            pairs: all.len() - before,
+            blocks: blocks.height(),
+            pairs: pairs.len(),
             new_pairs: 0,
         });
     }
@@ -85,7 +101,31 @@ pub fn candidates(
     }
     let (left, right) = all.par_iter().map(|&(p, _)| ((p >> 32) as u32, p as u32)).unzip();
     let rule = all.iter().map(|&(_, r)| r).collect();
-    Ok(Candidates { left, right, rule, rules: reports, skipped })
+    Ok(Candidates { order, left, right, rule, rules: reports, skipped })
+}
+
+/// Input rows block by block of `blocks` (blocks in key order, so the layout does not
+/// depend on hashing), then the rows in none of them; in link mode the left table's
+/// rows stay first.
+fn layout(records: usize, blocks: Option<&DataFrame>, link_split: Option<u32>) -> PolarsResult<Vec<IdxSize>> {
+    let mut order = Vec::with_capacity(records);
+    let mut placed = vec![false; records];
+    if let Some(blocks) = blocks {
+        let keys: Vec<PlSmallStr> =
+            blocks.get_column_names().into_iter().filter(|c| c.starts_with("__k")).cloned().collect();
+        let sorted = blocks.sort(keys, SortMultipleOptions::default())?;
+        let rows = sorted.column("__rows")?.explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?;
+        for row in rows.idx()?.into_no_null_iter() {
+            if !std::mem::replace(&mut placed[row as usize], true) {
+                order.push(row);
+            }
+        }
+    }
+    order.extend((0..records as IdxSize).filter(|&r| !placed[r as usize]));
+    if let Some(split) = link_split {
+        order.sort_by_key(|&row| row >= split);
+    }
+    Ok(order)
 }
 
 /// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`.
@@ -102,11 +142,11 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
     records
         .clone()
         .lazy()
-        .with_row_index("__row", None)
-        .select(std::iter::once(col("__row")).chain(keys).collect::<Vec<_>>())
+        .with_row_index("__position", None)
+        .select(std::iter::once(col("__position")).chain(keys).collect::<Vec<_>>())
         .filter(present)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
-        .agg([col("__row").alias("__rows"), len().alias("__n")])
+        .agg([col("__position").alias("__rows"), len().alias("__n")])
         .filter(col("__n").gt(lit(1)))
         .collect()
 }
@@ -135,11 +175,12 @@ fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBl
         .collect())
 }
 
-/// Every pair within each block, as `left << 32 | right` with `left < right`.
-fn block_pairs(blocks: &DataFrame, link_split: Option<u32>) -> PolarsResult<Vec<u64>> {
+/// Every pair within each block, as `left << 32 | right` with `left < right`, records
+/// numbered by their `place` in the layout.
+fn block_pairs(blocks: &DataFrame, place: &[IdxSize], link_split: Option<u32>) -> PolarsResult<Vec<u64>> {
     let sizes: Vec<usize> = blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| n as usize).collect();
     let rows = blocks.column("__rows")?.explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?;
-    let rows: Vec<IdxSize> = rows.idx()?.into_no_null_iter().collect();
+    let rows: Vec<IdxSize> = rows.idx()?.into_no_null_iter().map(|r| place[r as usize]).collect();
     let mut starts = Vec::with_capacity(sizes.len());
     let mut offset = 0;
     for n in &sizes {

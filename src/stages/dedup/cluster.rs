@@ -4,7 +4,7 @@
 //! at its weakest links.
 
 use polars::prelude::PolarsResult;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Components larger than this are checked on their own links only: checking every
 /// pair inside grows with the square of the size.
@@ -115,7 +115,16 @@ pub fn cluster(
     if conflicts.is_empty() {
         return Ok(Clustering { labels, fates, unchecked_components: unchecked });
     }
-    // Rebuild each conflicted component from its strongest links down.
+    // Rebuild each conflicted component from its strongest links down. Each partial
+    // cluster keeps the cannot-link pairs it is part of; two may join when none of the
+    // smaller one's pairs reaches into the other. Lists merge smaller into larger, so a
+    // component of any size is rebuilt in about (links + pairs) × log steps.
+    let direct: FxHashSet<(u32, u32)> = conflicts.values().flatten().copied().collect();
+    let mut apart: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+    for &(x, y) in &direct {
+        apart.entry(x).or_default().push((x, y));
+        apart.entry(y).or_default().push((x, y));
+    }
     let mut rebuilt = Components::new(records);
     let mut order: Vec<usize> =
         (0..links.len()).filter(|&i| conflicts.contains_key(&labels[links[i].0 as usize])).collect();
@@ -128,18 +137,30 @@ pub fn cluster(
         if ra == rb {
             continue;
         }
-        let pairs = &conflicts[&labels[a as usize]];
-        let direct = pairs.contains(&(a.min(b), a.max(b)));
+        if direct.contains(&(a.min(b), a.max(b))) {
+            fates[i] = LinkFate::CannotLink;
+            continue;
+        }
+        let (small, large) = match (apart.get(&ra).map_or(0, Vec::len), apart.get(&rb).map_or(0, Vec::len)) {
+            (na, nb) if na <= nb => (ra, rb),
+            _ => (rb, ra),
+        };
+        let pairs = apart.remove(&small).unwrap_or_default();
         let joins_apart = pairs.iter().any(|&(x, y)| {
             let (rx, ry) = (rebuilt.find(x), rebuilt.find(y));
-            (rx == ra && ry == rb) || (rx == rb && ry == ra)
+            (rx == small && ry == large) || (rx == large && ry == small)
         });
-        if direct {
-            fates[i] = LinkFate::CannotLink;
-        } else if joins_apart {
+        if joins_apart {
             fates[i] = LinkFate::Split;
-        } else {
-            rebuilt.union(a, b);
+            apart.insert(small, pairs);
+            continue;
+        }
+        rebuilt.union(a, b);
+        let root = rebuilt.find(a);
+        let mut merged = apart.remove(&large).unwrap_or_default();
+        merged.extend(pairs);
+        if !merged.is_empty() {
+            apart.insert(root, merged);
         }
     }
     let mut all = Components::new(records);

@@ -2,7 +2,10 @@
 //! "a value is missing" (no evidence either way), levels 1..=L are the configured
 //! thresholds from the closest agreement down, and L+1 is "anything else".
 
+use std::sync::Arc;
+
 use polars::prelude::*;
+use rapidfuzz::distance::{jaro_winkler, levenshtein};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +92,38 @@ impl Method {
     }
 }
 
+/// Hashes of one or more columns, a record's side by side.
+pub struct Hashes {
+    width: usize,
+    hashes: Vec<u64>,
+}
+
+impl Hashes {
+    fn get(&self, record: usize, slot: usize) -> u64 {
+        self.hashes[record * self.width + slot]
+    }
+}
+
+/// Puts the hashes of all exact comparisons in one table, a record's side by side:
+/// candidate pairs visit records in random order, and a memory fetch per record then
+/// serves every exact comparison instead of one (at a million records the fetches were
+/// most of the comparing time).
+pub fn share_hashes(comparisons: &mut [Comparison], records: usize) {
+    let exact: Vec<usize> =
+        (0..comparisons.len()).filter(|&k| matches!(comparisons[k].values, Values::Hash(..))).collect();
+    let width = exact.len();
+    let mut hashes = vec![0u64; records * width];
+    for (slot, &k) in exact.iter().enumerate() {
+        if let Values::Hash(h, s) = &comparisons[k].values {
+            hashes.par_chunks_mut(width).enumerate().for_each(|(r, row)| row[slot] = h.get(r, *s));
+        }
+    }
+    let shared = Arc::new(Hashes { width, hashes });
+    for (slot, &k) in exact.iter().enumerate() {
+        comparisons[k].values = Values::Hash(shared.clone(), slot);
+    }
+}
+
 /// One configured comparison, ready to compare records of a table.
 pub struct Comparison {
     pub name: String,
@@ -102,9 +137,9 @@ pub struct Comparison {
 
 /// A column's values in the form its method compares fastest.
 pub enum Values {
-    /// For exact comparison: a 64-bit hash per value, 0 for null. Eight bytes per
-    /// record keep the random lookups of a million pairs in cache.
-    Hash(Vec<u64>),
+    /// For exact comparison: a 64-bit hash per value, 0 for null, in column `slot` of
+    /// a table that may hold other exact comparisons' hashes beside it.
+    Hash(Arc<Hashes>, usize),
     /// For edit distances: each value's characters, so lengths are known and every
     /// comparison works on Unicode characters, not UTF-8 bytes.
     Chars(Vec<Option<Vec<char>>>),
@@ -130,7 +165,8 @@ impl Comparison {
             Method::Exact => {
                 let s = text()?;
                 let strings: Vec<Option<&str>> = s.iter().collect();
-                Values::Hash(strings.par_iter().map(|v| v.map_or(0, hash_text)).collect())
+                let hashes = strings.par_iter().map(|v| v.map_or(0, hash_text)).collect();
+                Values::Hash(Arc::new(Hashes { width: 1, hashes }), 0)
             }
             Method::JaroWinkler | Method::Levenshtein => {
                 let s = text()?;
@@ -169,8 +205,8 @@ impl Comparison {
     pub fn level(&self, a: usize, b: usize) -> u8 {
         let else_level = (self.level_count() - 1) as u8;
         let score = match &self.values {
-            Values::Hash(h) => {
-                let (x, y) = (h[a], h[b]);
+            Values::Hash(h, slot) => {
+                let (x, y) = (h.get(a, *slot), h.get(b, *slot));
                 return if x == 0 || y == 0 {
                     0
                 } else if x == y {
@@ -182,22 +218,14 @@ impl Comparison {
             Values::Chars(c) => {
                 let (Some(x), Some(y)) = (&c[a], &c[b]) else { return 0 };
                 match self.method {
-                    Method::JaroWinkler => {
-                        if x == y {
-                            1.0
-                        } else {
-                            strsim::generic_jaro_winkler(x, y)
-                        }
-                    }
+                    Method::JaroWinkler => jaro_winkler::similarity(x.iter().copied(), y.iter().copied()),
                     _ => {
-                        let most = self.thresholds.last().copied().unwrap_or(0.0);
-                        if x == y {
-                            0.0
-                        } else if x.len().abs_diff(y.len()) as f64 > most {
-                            // At least that many edits: past every level, no need to count them.
-                            return else_level;
-                        } else {
-                            strsim::generic_levenshtein(x, y) as f64
+                        // Counting stops past the last level: "more than that" is all it needs.
+                        let most = self.thresholds.last().copied().unwrap_or(0.0) as usize;
+                        let args = levenshtein::Args::default().score_cutoff(most);
+                        match levenshtein::distance_with_args(x.iter().copied(), y.iter().copied(), &args) {
+                            Some(edits) => edits as f64,
+                            None => return else_level,
                         }
                     }
                 }

@@ -37,8 +37,11 @@ impl Decision {
 
 /// Candidate pairs with their comparison levels (row-major, one byte per comparison).
 pub struct Scored<'a> {
+    /// The records of each pair as the comparisons number them.
     pub left: &'a [u32],
     pub right: &'a [u32],
+    /// The same records by input row.
+    pub rows: (&'a [u32], &'a [u32]),
     pub rule: &'a [u8],
     pub levels: &'a [u8],
     pub weights: &'a [f64],
@@ -84,7 +87,7 @@ pub fn pairs_table(
 ) -> PolarsResult<DataFrame> {
     let keep: Vec<usize> = (0..scored.left.len()).filter(|&i| scored.decisions[i] != Decision::Distinct).collect();
     let idx = |side: &[u32]| IdxCa::from_vec("".into(), keep.iter().map(|&i| side[i] as IdxSize).collect());
-    let (left, right) = (idx(scored.left), idx(scored.right));
+    let (left, right) = (idx(scored.rows.0), idx(scored.rows.1));
     let k = comparisons.len();
     let mut columns: Vec<Column> = Vec::new();
     let mut both = |column: &str, label: &str| -> PolarsResult<()> {

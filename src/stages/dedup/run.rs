@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::blocking::Rule;
 use super::blocking::candidates;
 use super::cluster::{Clustering, LinkFate, cluster};
-use super::compare::Comparison;
+use super::compare::{Comparison, share_hashes};
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
 use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
@@ -46,7 +46,6 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         None => None,
     };
     let source = config.source_column();
-    let comparisons = comparisons(config, &records)?;
     phases.done("prepare");
 
     let rules = config.compiled_rules()?;
@@ -54,6 +53,8 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let pair_count = found.left.len();
     phases.done("blocking");
 
+    // Comparisons hold their values in the pairs' layout; the rest goes by input row.
+    let comparisons = comparisons(config, &records, &found.order)?;
     let k = comparisons.len();
     let mut levels = vec![0u8; pair_count * k];
     levels.par_chunks_mut(k.max(1)).enumerate().for_each(|(i, out)| {
@@ -85,7 +86,10 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let mut decisions = decide(config, &found.rule, &weights);
     phases.done("scoring");
 
-    let clustering = clusters(config, &records, (&found.left, &found.right), &weights, &mut decisions)?;
+    // The pairs by input row, for everything that reads the records table.
+    let input_rows = |side: &[u32]| side.par_iter().map(|&p| found.order[p as usize]).collect::<Vec<_>>();
+    let (left_rows, right_rows) = (input_rows(&found.left), input_rows(&found.right));
+    let clustering = clusters(config, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
@@ -101,6 +105,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let scored = Scored {
         left: &found.left,
         right: &found.right,
+        rows: (&left_rows, &right_rows),
         rule: &found.rule,
         levels: &levels,
         weights: &weights,
@@ -252,15 +257,19 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
     Ok((kept, (bad.height() > 0).then_some(bad)))
 }
 
-fn comparisons(config: &DedupConfig, records: &DataFrame) -> PolarsResult<Vec<Comparison>> {
-    config
+/// The configured comparisons over the records in `order`.
+fn comparisons(config: &DedupConfig, records: &DataFrame, order: &[IdxSize]) -> PolarsResult<Vec<Comparison>> {
+    let order = IdxCa::from_slice("".into(), order);
+    let mut comparisons = config
         .compare
         .iter()
         .map(|(name, c)| {
-            let column = records.column(c.column.as_deref().unwrap_or(name))?;
-            Comparison::new(name, column, c.method, c.thresholds(), c.tf_adjust)
+            let column = records.column(c.column.as_deref().unwrap_or(name))?.take(&order)?;
+            Comparison::new(name, &column, c.method, c.thresholds(), c.tf_adjust)
         })
-        .collect()
+        .collect::<PolarsResult<Vec<_>>>()?;
+    share_hashes(&mut comparisons, records.height());
+    Ok(comparisons)
 }
 
 fn load_model(path: &std::path::Path, comparisons: &[Comparison], rules: &[String]) -> PolarsResult<Model> {
