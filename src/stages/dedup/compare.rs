@@ -2,8 +2,6 @@
 //! "a value is missing" (no evidence either way), levels 1..=L are the configured
 //! thresholds from the closest agreement down, and L+1 is "anything else".
 
-use std::sync::Arc;
-
 use polars::prelude::*;
 use rapidfuzz::distance::{jaro_winkler, levenshtein};
 use rayon::prelude::*;
@@ -92,38 +90,6 @@ impl Method {
     }
 }
 
-/// Hashes of one or more columns, a record's side by side.
-pub struct Hashes {
-    width: usize,
-    hashes: Vec<u64>,
-}
-
-impl Hashes {
-    fn get(&self, record: usize, slot: usize) -> u64 {
-        self.hashes[record * self.width + slot]
-    }
-}
-
-/// Puts the hashes of all exact comparisons in one table, a record's side by side:
-/// candidate pairs visit records in random order, and a memory fetch per record then
-/// serves every exact comparison instead of one (at a million records the fetches were
-/// most of the comparing time).
-pub fn share_hashes(comparisons: &mut [Comparison], records: usize) {
-    let exact: Vec<usize> =
-        (0..comparisons.len()).filter(|&k| matches!(comparisons[k].values, Values::Hash(..))).collect();
-    let width = exact.len();
-    let mut hashes = vec![0u64; records * width];
-    for (slot, &k) in exact.iter().enumerate() {
-        if let Values::Hash(h, s) = &comparisons[k].values {
-            hashes.par_chunks_mut(width).enumerate().for_each(|(r, row)| row[slot] = h.get(r, *s));
-        }
-    }
-    let shared = Arc::new(Hashes { width, hashes });
-    for (slot, &k) in exact.iter().enumerate() {
-        comparisons[k].values = Values::Hash(shared.clone(), slot);
-    }
-}
-
 /// One configured comparison, ready to compare records of a table.
 pub struct Comparison {
     pub name: String,
@@ -137,9 +103,8 @@ pub struct Comparison {
 
 /// A column's values in the form its method compares fastest.
 pub enum Values {
-    /// For exact comparison: a 64-bit hash per value, 0 for null, in column `slot` of
-    /// a table that may hold other exact comparisons' hashes beside it.
-    Hash(Arc<Hashes>, usize),
+    /// For exact comparison: a 64-bit hash per value, 0 for null.
+    Hash(Vec<u64>),
     /// For edit distances: each value's characters, so lengths are known and every
     /// comparison works on Unicode characters, not UTF-8 bytes.
     Chars(Vec<Option<Vec<char>>>),
@@ -165,8 +130,7 @@ impl Comparison {
             Method::Exact => {
                 let s = text()?;
                 let strings: Vec<Option<&str>> = s.iter().collect();
-                let hashes = strings.par_iter().map(|v| v.map_or(0, hash_text)).collect();
-                Values::Hash(Arc::new(Hashes { width: 1, hashes }), 0)
+                Values::Hash(strings.par_iter().map(|v| v.map_or(0, hash_text)).collect())
             }
             Method::JaroWinkler | Method::Levenshtein => {
                 let s = text()?;
@@ -205,8 +169,8 @@ impl Comparison {
     pub fn level(&self, a: usize, b: usize) -> u8 {
         let else_level = (self.level_count() - 1) as u8;
         let score = match &self.values {
-            Values::Hash(h, slot) => {
-                let (x, y) = (h.get(a, *slot), h.get(b, *slot));
+            Values::Hash(h) => {
+                let (x, y) = (h[a], h[b]);
                 return if x == 0 || y == 0 {
                     0
                 } else if x == y {

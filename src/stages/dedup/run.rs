@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::blocking::Rule;
 use super::blocking::candidates;
 use super::cluster::{Clustering, LinkFate, cluster};
-use super::compare::{Comparison, share_hashes};
+use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
 use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
@@ -260,16 +260,14 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
 /// The configured comparisons over the records in `order`.
 fn comparisons(config: &DedupConfig, records: &DataFrame, order: &[IdxSize]) -> PolarsResult<Vec<Comparison>> {
     let order = IdxCa::from_slice("".into(), order);
-    let mut comparisons = config
+    config
         .compare
         .iter()
         .map(|(name, c)| {
             let column = records.column(c.column.as_deref().unwrap_or(name))?.take(&order)?;
             Comparison::new(name, &column, c.method, c.thresholds(), c.tf_adjust)
         })
-        .collect::<PolarsResult<Vec<_>>>()?;
-    share_hashes(&mut comparisons, records.height());
-    Ok(comparisons)
+        .collect()
 }
 
 fn load_model(path: &std::path::Path, comparisons: &[Comparison], rules: &[String]) -> PolarsResult<Model> {
