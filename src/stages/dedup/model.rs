@@ -10,6 +10,10 @@
 //!   rule's pairs and says nothing there, so it is left out for those pairs, in
 //!   training and scoring alike; the rule's prior carries that evidence. (Splink trains
 //!   per blocking rule for the same reason.)
+//! - A comparison equal in all but 0.1% of a rule's pairs (at least 1,000 of them) is
+//!   one its keys determine, like an address's city under an address rule: it weighs
+//!   nothing there. Counted as evidence, it made EM call every pair at one address a
+//!   match (precision 0.75 at 100,000 records with exact name and address comparisons).
 //! - A comparison on the column of an earlier single-column rule cannot be equal in
 //!   this rule's pairs: the earlier rule took those. Its m is taken among the other
 //!   levels, so a phone that differs costs nothing where phones never agree.
@@ -69,6 +73,10 @@ pub struct RuleModel {
     pub prior: f64,
     /// Comparisons left out for this rule's pairs: their column is one it blocks on.
     pub left_out: Vec<String>,
+    /// Comparisons equal in all but a few of this rule's pairs, because its keys
+    /// determine them (an address's city under an address rule): they weigh nothing in
+    /// its pairs, but its matches still count toward their m.
+    pub implied: Vec<String>,
     /// Comparisons that cannot be equal in this rule's pairs: an earlier rule blocks on
     /// their column alone and took every such pair first.
     pub unequal: Vec<String>,
@@ -140,6 +148,10 @@ impl RuleModel {
         self.left_out.iter().any(|c| c == comparison)
     }
 
+    pub fn implies(&self, comparison: &str) -> bool {
+        self.implied.iter().any(|c| c == comparison)
+    }
+
     pub fn is_unequal(&self, comparison: &str) -> bool {
         self.unequal.iter().any(|c| c == comparison)
     }
@@ -149,7 +161,7 @@ impl Model {
     /// The weight comparison `k` adds at `level` to a pair of `rule`.
     pub fn weight(&self, rule: usize, k: usize, level: u8) -> f64 {
         let (c, r) = (&self.comparisons[k], &self.rules[rule]);
-        if r.leaves_out(&c.name) { 0.0 } else { c.weight(level, &r.u[k], r.is_unequal(&c.name)) }
+        if r.leaves_out(&c.name) || r.implies(&c.name) { 0.0 } else { c.weight(level, &r.u[k], r.is_unequal(&c.name)) }
     }
 
     /// Every weight, looked up per pair instead of worked out again.
@@ -286,6 +298,20 @@ pub fn patterns(levels: &[u8], rules: &[u8], width: usize) -> Vec<(u8, Vec<u8>, 
     out
 }
 
+/// Whether comparison `k` is at its equality level in all but a few of rule `r`'s pairs
+/// that have both values, over enough pairs to tell: then the rule's keys determine it,
+/// and it says no more about a pair than the keys do.
+pub fn always_equal(patterns: &[(u8, Vec<u8>, u64)], r: usize, k: usize, equality: Option<u8>) -> bool {
+    const ENOUGH_PAIRS: u64 = 1000;
+    let Some(equality) = equality else { return false };
+    let (mut present, mut equal) = (0, 0);
+    for (_, pattern, n) in patterns.iter().filter(|(rule, p, _)| *rule as usize == r && p[k] != 0) {
+        present += n;
+        equal += if pattern[k] == equality { *n } else { 0 };
+    }
+    present >= ENOUGH_PAIRS && equal as f64 >= 0.999 * present as f64
+}
+
 /// Probabilities from expected counts, plus one pseudo-pair per level: a level never
 /// seen in a class gets a finite weight, and against thousands of pairs nothing else moves.
 fn with_pseudo_counts(counts: &[f64]) -> Vec<f64> {
@@ -342,7 +368,9 @@ fn expectation_maximisation(model: &mut Model, patterns: &[(u8, Vec<u8>, u64)], 
                 if !rule.is_unequal(name) {
                     m_sum[k][l as usize - 1] += p;
                 }
-                u_sum[r][k][l as usize - 1] += n - p;
+                if !rule.implies(name) {
+                    u_sum[r][k][l as usize - 1] += n - p;
+                }
             }
         }
         let mut change: f64 = 0.0;

@@ -139,7 +139,8 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         "model": {
             // Each rule's u is in the model file and sheet; the manifest keeps the summary.
             "rules": model.rules.iter().map(|r| json!({
-                "rule": r.rule, "pairs": r.pairs, "prior": r.prior, "left_out": r.left_out, "unequal": r.unequal,
+                "rule": r.rule, "pairs": r.pairs, "prior": r.prior, "left_out": r.left_out,
+                "implied": r.implied, "unequal": r.unequal,
             })).collect::<Vec<_>>(),
             "training": model.training,
         },
@@ -299,22 +300,27 @@ fn train(
         .zip(u)
         .map(|((cc, c), u)| ComparisonModel::new(c, u, cc.weights.clone()))
         .collect();
-    let names =
-        |keep: &dyn Fn(&Comparison) -> bool| comparisons.iter().filter(|c| keep(c)).map(|c| c.name.clone()).collect();
+    let patterns = model::patterns(levels, pair_rules, comparisons.len());
+    let names = |keep: &dyn Fn(usize) -> bool| {
+        comparisons.iter().enumerate().filter(|(k, _)| keep(*k)).map(|(_, c)| c.name.clone()).collect()
+    };
     let rule_models = rules
         .iter()
         .enumerate()
         .map(|(r, rule)| {
-            let blocks_on = |c: &Comparison| rule.columns.contains(&c.column);
-            let found_before = |c: &Comparison| {
-                c.equality_level().is_some()
-                    && rules[..r].iter().any(|s| s.keys.len() == 1 && s.columns == [c.column.clone()])
+            let blocks_on = |k: usize| rule.columns.contains(&comparisons[k].column);
+            // A column the keys determine (an address's city) agrees in every pair too.
+            let always_equal = |k: usize| model::always_equal(&patterns, r, k, comparisons[k].equality_level());
+            let found_before = |k: usize| {
+                comparisons[k].equality_level().is_some()
+                    && rules[..r].iter().any(|s| s.keys.len() == 1 && s.columns == [comparisons[k].column.clone()])
             };
             RuleModel {
                 rule: rule.label.clone(),
                 prior: 0.1,
                 left_out: names(&blocks_on),
-                unequal: names(&|c| !blocks_on(c) && found_before(c)),
+                implied: names(&|k| !blocks_on(k) && always_equal(k)),
+                unequal: names(&|k| !blocks_on(k) && !always_equal(k) && found_before(k)),
                 u: comparison_models.iter().map(|c| c.u_random.clone()).collect(),
                 pairs: pair_rules.iter().filter(|&&p| p as usize == r).count(),
             }
@@ -326,7 +332,6 @@ fn train(
         rules: rule_models,
         training: Training { random_pairs, ..Default::default() },
     };
-    let patterns = model::patterns(levels, pair_rules, comparisons.len());
     model::fit(&mut model, &patterns, t.max_iterations);
     model
 }
@@ -432,7 +437,7 @@ fn histogram(golden: &DataFrame) -> PolarsResult<serde_json::Value> {
 }
 
 /// The blocking rules as a sheet: pairs each found first, their prior, which
-/// comparisons they leave out and which cannot be equal in their pairs.
+/// comparisons they leave out or imply, and which cannot be equal in their pairs.
 fn rules_table(model: &Model) -> PolarsResult<DataFrame> {
     let rules = &model.rules;
     df! {
@@ -441,6 +446,7 @@ fn rules_table(model: &Model) -> PolarsResult<DataFrame> {
         "prior" => rules.iter().map(|r| r.prior).collect::<Vec<_>>(),
         "prior_weight" => rules.iter().map(RuleModel::prior_weight).collect::<Vec<_>>(),
         "left_out" => rules.iter().map(|r| r.left_out.join(", ")).collect::<Vec<_>>(),
+        "implied" => rules.iter().map(|r| r.implied.join(", ")).collect::<Vec<_>>(),
         "unequal" => rules.iter().map(|r| r.unequal.join(", ")).collect::<Vec<_>>(),
     }
 }
@@ -450,7 +456,8 @@ fn model_table(model: &Model) -> PolarsResult<DataFrame> {
     type Row<'a> = (&'a str, &'a str, &'a str, Option<f64>, Option<f64>, Option<f64>, f64);
     let mut rows: Vec<Row> = Vec::new();
     for (r, rule) in model.rules.iter().enumerate() {
-        for (k, c) in model.comparisons.iter().enumerate().filter(|(_, c)| !rule.leaves_out(&c.name)) {
+        let shown = |c: &&ComparisonModel| !rule.leaves_out(&c.name) && !rule.implies(&c.name);
+        for (k, c) in model.comparisons.iter().enumerate().filter(|(_, c)| shown(c)) {
             let trained = c.fixed_weights.is_none();
             for (l, label) in c.levels.iter().enumerate() {
                 let (m, u, u_random) = (c.m[l], rule.u[k][l], c.u_random[l]);

@@ -126,8 +126,15 @@ fn em_recovers_known_m_u_and_prior() {
         })
         .collect();
     let u_start = comparisons.iter().map(|c| c.u_random.clone()).collect();
-    let rules =
-        vec![RuleModel { rule: "all".into(), prior: 0.5, left_out: vec![], unequal: vec![], u: u_start, pairs }];
+    let rules = vec![RuleModel {
+        rule: "all".into(),
+        prior: 0.5,
+        left_out: vec![],
+        implied: vec![],
+        unequal: vec![],
+        u: u_start,
+        pairs,
+    }];
     let mut model = Model { comparisons, rules, training: Training::default() };
     let rule_of_each = vec![0u8; pairs];
     fit(&mut model, &patterns(&levels, &rule_of_each, 3), 500);
@@ -329,4 +336,36 @@ training: { u_pairs: 2000 }
     // The adjustment is log2 of the ratio of the two names' frequencies: 40 / 2.
     let gap = weight_of("欧阳修远") - weight_of("王伟");
     assert!((gap - 20f64.log2()).abs() < 1e-6, "gap {gap}");
+}
+
+#[test]
+fn a_column_the_keys_determine_weighs_nothing() {
+    // Seven records at each of 150 addresses; the city follows from the address, so
+    // pairs at one address always share a city, matches or not.
+    let n = 1050;
+    let records = df! {
+        "id" => (0..n).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "name" => (0..n).map(|i| format!("公司{}", i % 300)).collect::<Vec<_>>(),
+        "address" => (0..n).map(|i| format!("地址{}", i % 150)).collect::<Vec<_>>(),
+        "city" => (0..n).map(|i| format!("城市{}", i % 150 % 10)).collect::<Vec<_>>(),
+    }
+    .unwrap();
+    let stage = config(
+        "
+input: companies
+output: golden
+id: id
+blocking: [[address]]
+compare:
+  name: { method: exact }
+  city: { method: exact }
+threshold: { match: 0.95, review: 1e-12 }
+training: { u_pairs: 20000 }
+",
+    );
+    let out = stage.run(vec![records]).unwrap();
+    let rule = &out.report.as_ref().unwrap()["model"]["rules"][0];
+    assert_eq!(rule["implied"], serde_json::json!(["city"]), "{rule}");
+    let weights = table(&out, "_pairs").column("city_weight").unwrap().f64().unwrap().clone();
+    assert!(weights.into_no_null_iter().all(|w| w == 0.0));
 }
