@@ -5,6 +5,9 @@
 //! Accuracy against the generator's truth is printed alongside.
 //!
 //! `cargo bench --bench dedup`; sizes: `TALLY_BENCH_DEDUP_ROWS` (default 100000,1000000).
+//! `TALLY_BENCH_VERBOSE=1` prints the stage's report and writes its model and side
+//! tables to the temp folder, for looking into the misses. `benches/splink_baseline.py`
+//! runs Splink on the same cached input.
 
 #[allow(dead_code)] // each bench uses part of it
 mod common;
