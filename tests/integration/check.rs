@@ -4,6 +4,14 @@ use crate::util::*;
 
 /// Runs `tally check` on `pipeline` (with one small CSV at `data/c.csv`); returns the
 /// exit code, stderr and the pipeline's path as printed in messages.
+/// A pipeline with one `customers` source and `rest` from its `stages:` on, so the
+/// stages start at line 7.
+fn customers_pipeline(rest: &str) -> String {
+    format!(
+        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{rest}"
+    )
+}
+
 fn check(pipeline: &str) -> (Option<i32>, String, String) {
     let p = Project::new();
     p.write("data/c.csv", "客户编码,客户名称,客户分类\nC1,甲,成单客户\n");
@@ -31,7 +39,7 @@ stages:
       by: category
 outputs: [counts]
 ";
-    let (code, err, file) = check(pipeline);
+    let (code, err, file) = check(&pipeline);
     assert_eq!(code, Some(2));
     assert!(err.contains(&format!("{file}:6:5: error: unknown key 'delimeter'")), "{err}");
     assert!(err.contains("help: did you mean 'delimiter'?"), "{err}");
@@ -41,14 +49,8 @@ outputs: [counts]
 
 #[test]
 fn reports_unknown_tables_columns_and_cycles() {
-    let pipeline = "\
-name: p
-sources:
-  customers:
-    path: ../data/c.csv
-    schema: ../schemas/customers.yaml
-stages:
-  - filter:
+    let pipeline = customers_pipeline(
+        "  - filter:
       input: custmers
       output: a
       where: \"category = 'x'\"
@@ -61,8 +63,9 @@ stages:
       output: c
       where: \"true\"
 outputs: [a, d]
-";
-    let (code, err, _) = check(pipeline);
+",
+    );
+    let (code, err, _) = check(&pipeline);
     assert_eq!(code, Some(2));
     assert!(err.contains(":7:5: error: stage 'a' reads table 'custmers', which nothing produces"), "{err}");
     assert!(err.contains("did you mean 'customers'?"), "{err}");
@@ -72,8 +75,9 @@ outputs: [a, d]
 
 #[test]
 fn reports_an_unknown_column_with_a_suggestion() {
-    let pipeline = "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n  - count:\n      input: customers\n      output: n\n      by: [categroy]\noutputs: [n]\n";
-    let (code, err, _) = check(pipeline);
+    let pipeline =
+        customers_pipeline("  - count:\n      input: customers\n      output: n\n      by: [categroy]\noutputs: [n]\n");
+    let (code, err, _) = check(&pipeline);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(":7:5: error: stage 'n':"), "{err}");
     assert!(err.contains("did you mean 'category'?"), "{err}");
@@ -87,14 +91,8 @@ fn the_example_pipeline_checks_clean() {
 
 #[test]
 fn dedup_columns_thresholds_and_side_tables_are_checked_before_reading() {
-    let pipeline = "\
-name: p
-sources:
-  customers:
-    path: ../data/c.csv
-    schema: ../schemas/customers.yaml
-stages:
-  - dedup:
+    let pipeline = customers_pipeline(
+        "  - dedup:
       input: customers
       output: golden
       id: customer_id
@@ -107,8 +105,9 @@ stages:
       output: counts
       by: [master_id]
 outputs: [counts, golden_review]
-";
-    let (code, err, file) = check(pipeline);
+",
+    );
+    let (code, err, file) = check(&pipeline);
     assert_eq!(code, Some(2));
     assert!(err.contains(&format!("{file}:7:5: error: dedup 'golden': threshold")), "{err}");
     let fixed = pipeline.replace("review: 0.9", "review: 0.5");
