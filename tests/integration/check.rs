@@ -39,7 +39,7 @@ stages:
       by: category
 outputs: [counts]
 ";
-    let (code, err, file) = check(&pipeline);
+    let (code, err, file) = check(pipeline);
     assert_eq!(code, Some(2));
     assert!(err.contains(&format!("{file}:6:5: error: unknown key 'delimeter'")), "{err}");
     assert!(err.contains("help: did you mean 'delimiter'?"), "{err}");
