@@ -52,7 +52,6 @@ pub struct Scored<'a> {
 /// levels, with the term-frequency adjustment on the equality level: agreeing on a
 /// rare value counts more than agreeing on a common one.
 pub fn comparison_weights<'a>(
-    model: &'a Model,
     table: &'a WeightTable,
     comparisons: &'a [Comparison],
     rule: usize,
@@ -61,7 +60,7 @@ pub fn comparison_weights<'a>(
 ) -> impl Iterator<Item = f64> + 'a {
     comparisons.iter().zip(levels).enumerate().map(move |(k, (c, &level))| {
         let base = table.get(rule, k, level);
-        match (&c.tf, model.comparisons[k].u_random_of(level)) {
+        match (&c.tf, table.equal_u_random(k)) {
             (Some(tf), Some(u)) if base != 0.0 && c.equality_level() == Some(level) => {
                 base + (u / f64::from(tf[a].max(tf[b]))).log2()
             }
@@ -116,7 +115,7 @@ pub fn pairs_table(
         .map(|&i| {
             let (a, b) = (scored.left[i] as usize, scored.right[i] as usize);
             let rule = scored.rule[i] as usize;
-            comparison_weights(model, table, comparisons, rule, (a, b), &scored.levels[i * k..(i + 1) * k]).collect()
+            comparison_weights(table, comparisons, rule, (a, b), &scored.levels[i * k..(i + 1) * k]).collect()
         })
         .collect();
     for (j, c) in comparisons.iter().enumerate() {

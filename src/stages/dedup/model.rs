@@ -130,11 +130,6 @@ impl ComparisonModel {
         }
         (m.max(FLOOR) / u[l].max(FLOOR)).log2()
     }
-
-    /// The random-pair u of a level, when the weights are trained.
-    pub fn u_random_of(&self, level: u8) -> Option<f64> {
-        (level > 0 && self.fixed_weights.is_none()).then(|| self.u_random[level as usize - 1])
-    }
 }
 
 impl RuleModel {
@@ -175,7 +170,15 @@ impl Model {
                 }
             }
         }
-        WeightTable { comparisons: self.comparisons.len(), levels, weights }
+        let equal_u_random = self
+            .comparisons
+            .iter()
+            .map(|c| match (&c.fixed_weights, c.method.equality_index(&c.thresholds)) {
+                (None, Some(e)) => Some(c.u_random[e]),
+                _ => None,
+            })
+            .collect();
+        WeightTable { comparisons: self.comparisons.len(), levels, weights, equal_u_random }
     }
 
     /// Whether this model was made for these comparisons and rules.
@@ -216,11 +219,18 @@ pub struct WeightTable {
     comparisons: usize,
     levels: usize,
     weights: Vec<f64>,
+    /// Per comparison, the random-pair u of its equality level when trained: the
+    /// term-frequency adjustment replaces it by the value's own frequency.
+    equal_u_random: Vec<Option<f64>>,
 }
 
 impl WeightTable {
     pub fn get(&self, rule: usize, k: usize, level: u8) -> f64 {
         self.weights[(rule * self.comparisons + k) * self.levels + level as usize]
+    }
+
+    pub fn equal_u_random(&self, k: usize) -> Option<f64> {
+        self.equal_u_random[k]
     }
 }
 

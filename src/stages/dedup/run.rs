@@ -80,7 +80,7 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
             let rule = found.rule[i] as usize;
             let levels = &levels[i * k..(i + 1) * k];
             model.rules[rule].prior_weight()
-                + comparison_weights(&model, &table, &comparisons, rule, (a, b), levels).sum::<f64>()
+                + comparison_weights(&table, &comparisons, rule, (a, b), levels).sum::<f64>()
         })
         .collect();
     let mut decisions = decide(config, &found.rule, &weights);
