@@ -16,7 +16,7 @@ use std::time::Instant;
 use common::{data_dir, in_child, peak_mib, size};
 use polars::prelude::*;
 use tally::sample::{SampleSpec, generate_customers};
-use tally::stages::{CleanConfig, Stage};
+use tally::run::RunContext;
 
 const COLUMNS: [(&str, &str); 6] = [
     ("name", "company_name"),
@@ -68,15 +68,15 @@ fn measure(path: &str, which: &str) {
     let columns: String = COLUMNS
         .iter()
         .filter(|(c, _)| which == "all" || which == *c)
-        .map(|(c, n)| format!("  {c}: {{ normalize: {n} }}\n"))
+        .map(|(c, n)| format!("    {c}: {{ normalize: {n} }}\n"))
         .collect();
-    let config: CleanConfig =
-        serde_saphyr::from_str(&format!("input: raw\noutput: clean\ncolumns:\n{columns}")).unwrap();
+    let stage = tally::stages::build_one(&format!("clean:\n  input: raw\n  output: clean\n  columns:\n{columns}"))
+        .unwrap_or_else(|d| panic!("{d:?}"));
     let rows = df.height();
     let started = Instant::now();
-    let out = config.run(vec![df]).unwrap();
+    let out = stage.run(vec![df], &RunContext::detached(tally::sample::as_of())).unwrap();
     let seconds = started.elapsed().as_secs_f64();
-    assert_eq!(out.table.height() + out.rejects.map_or(0, |r| r.height()), rows);
+    assert_eq!(out.tables[0].height() + out.rejects.map_or(0, |r| r.height()), rows);
     let label = if which == "all" { "all six columns".to_string() } else { format!("  {which}") };
     println!("{label:<22} {rows:>10} {seconds:>9.3} {:>12.0} {:>10.0}", rows as f64 / seconds, peak_mib());
 }

@@ -19,9 +19,10 @@ use std::time::Instant;
 
 use common::{data_dir, in_child, peak_mib};
 use polars::prelude::*;
-use tally::config::{Pipeline, load_pipeline};
+use tally::plan::{Plan, plan};
+use tally::run::RunContext;
 use tally::sample::{Noise, System, export, generate, rng};
-use tally::stages::StageConfig;
+use tally::stages::{Stage, StageOutput};
 
 /// Every customer known once, a quarter of them entered a second time: 20% of records.
 const SYSTEM: System = System { name: "erp", id_prefix: "C", coverage: 1.0, duplicate_rate: 0.25, noise: 0.5 };
@@ -45,13 +46,15 @@ fn main() {
     }
 }
 
-fn pipeline() -> Pipeline {
+fn pipeline() -> Plan {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/quarterly_inventory.yaml");
-    load_pipeline(&path).unwrap_or_else(|d| panic!("{d:?}"))
+    plan(&path).unwrap_or_else(|d| panic!("{d:?}"))
 }
 
-fn stage<'a>(pipeline: &'a Pipeline, kind: &str, output: &str) -> &'a StageConfig {
-    pipeline.stages.iter().map(|s| &s.config).find(|c| c.kind() == kind && c.output() == output).unwrap()
+/// Runs one of the example pipeline's stages on `input`.
+fn run(plan: &Plan, output: &str, input: DataFrame) -> StageOutput {
+    let stage: &dyn Stage = plan.stages.iter().find(|s| s.id() == output).unwrap().stage.as_ref();
+    stage.run(vec![input], &RunContext::detached(tally::sample::as_of())).unwrap()
 }
 
 /// Generated records as the export would hold them, cleaned by the pipeline's clean
@@ -79,7 +82,7 @@ fn write_input(rows: usize, path: &std::path::Path) {
     }
     .unwrap();
     let pipeline = pipeline();
-    let mut cleaned = stage(&pipeline, "clean", "customers_flagged").stage().run(vec![raw]).unwrap().table;
+    let mut cleaned = run(&pipeline, "customers_flagged", raw).tables.remove(0);
     tally::write::write_parquet(&mut cleaned, path).unwrap();
 }
 
@@ -88,12 +91,11 @@ fn measure(path: &str) {
     let truth = input.select(["source_system", "customer_id", "entity_id"]).unwrap();
     let records = input.drop("entity_id").unwrap();
     let pipeline = pipeline();
-    let dedup = stage(&pipeline, "dedup", "golden_customers").stage();
     let started = Instant::now();
-    let out = dedup.run(vec![records.clone()]).unwrap();
+    let out = run(&pipeline, "golden_customers", records.clone());
     let seconds = started.elapsed().as_secs_f64();
     let report = out.report.unwrap();
-    let map = &out.side_tables.iter().find(|(n, _)| n.ends_with("_map")).unwrap().1;
+    let map = &out.tables[1];
     assert_eq!(map.height(), records.height(), "every record is in the cluster map once");
     let e = tally::eval::evaluate(map, &truth).unwrap();
     if std::env::var_os("TALLY_BENCH_VERBOSE").is_some() {
@@ -101,7 +103,8 @@ fn measure(path: &str) {
         for (name, bytes) in &out.files {
             std::fs::write(std::env::temp_dir().join(name), bytes).unwrap();
         }
-        for (name, table) in &out.side_tables {
+        let dedup = pipeline.stages.iter().find(|s| s.id() == "golden_customers").unwrap();
+        for (name, table) in dedup.stage.outputs().iter().zip(&out.tables) {
             tally::write::write_parquet(&mut table.clone(), &std::env::temp_dir().join(format!("{name}.parquet")))
                 .unwrap();
         }

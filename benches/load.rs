@@ -64,7 +64,7 @@ fn prepare(dir: &Path, format: &str, rows: usize) -> PathBuf {
 }
 
 fn measure(pipeline: &Path) {
-    let pipeline = tally::config::load_pipeline(pipeline).unwrap();
+    let (pipeline, _) = tally::config::load_pipeline(pipeline).unwrap();
     let source = &pipeline.sources[0];
     let started = Instant::now();
     let loaded = tally::load::load(source).unwrap();

@@ -1,5 +1,5 @@
-//! The error type of a run, split by who must act: config mistakes (exit 2) versus
-//! data and IO failures (exit 1).
+//! The error type of a run, split by who must act: config mistakes (exit 2), data and
+//! IO failures (exit 1), and a run stopped by its own gates (exit 3).
 
 use std::path::PathBuf;
 
@@ -13,9 +13,13 @@ pub enum Error {
     /// An input file cannot be read as declared (encoding, format, missing columns ...).
     #[error("{file}: {message}")]
     Input { file: PathBuf, message: String },
-    /// A stage failed while running.
-    #[error("stage '{stage}': {message}")]
-    Stage { stage: String, message: String },
+    /// A stage failed while running; `at` is its entry in the pipeline file.
+    #[error("{at}: stage '{stage}': {source}")]
+    Stage { stage: String, at: String, source: polars::error::PolarsError },
+    /// An error finding (a gate, a stage's review) stopped the run; the run directory
+    /// is kept as failed, for the evidence.
+    #[error("{}\nrun stopped; nothing published. Evidence: {}", .findings.join("\n"), .dir.display())]
+    Stopped { dir: PathBuf, findings: Vec<String> },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{context}: {source}")]
@@ -31,10 +35,12 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
-    /// Exit code convention (as ripgrep): 2 for usage and config errors, 1 for data and IO errors.
+    /// Exit codes: 2 for usage and config errors (as ripgrep), 1 for data and IO
+    /// errors, 3 for a run its gates stopped.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => 2,
+            Error::Stopped { .. } => 3,
             _ => 1,
         }
     }

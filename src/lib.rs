@@ -13,4 +13,5 @@ pub mod rejects;
 pub mod run;
 pub mod sample;
 pub mod stages;
+pub mod values;
 pub mod write;

@@ -59,21 +59,6 @@ pub fn empty() -> DataFrame {
     DataFrame::empty_with_schema(&schema())
 }
 
-/// Reject entries for rows that a reader could not split into columns.
-pub fn from_malformed(origin: &Origin, rows: &[crate::load::MalformedRow]) -> PolarsResult<DataFrame> {
-    if rows.is_empty() {
-        return Ok(empty());
-    }
-    let frame = df! {
-        "row" => rows.iter().map(|r| r.row).collect::<Vec<_>>(),
-        "reason" => rows.iter().map(|r| r.reason).collect::<Vec<_>>(),
-        "detail" => rows.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>(),
-        "record" => rows.iter().map(|r| r.record.as_str()).collect::<Vec<_>>(),
-    }?;
-    let none = || lit(NULL).cast(DataType::String);
-    frame.lazy().select(entry(origin, col("row"), None, none(), col("reason"), col("detail"), col("record"))).collect()
-}
-
 /// Reject counts by reason, for the manifest and summary.
 pub fn by_reason(rejects: &DataFrame) -> PolarsResult<Vec<(String, u64)>> {
     let counts = rejects

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use crate::config::load_pipeline;
 use crate::error::{Error, Result};
-use crate::run::{RunOptions, run_pipeline};
+use crate::plan::plan;
+use crate::run::{RunOptions, remove_partial_on_signal, run_pipeline};
 
 const EXAMPLES: &str = "Examples:
   tally run pipelines/quarterly_inventory.yaml
@@ -18,7 +18,8 @@ const EXAMPLES: &str = "Examples:
   tally sample --out sample_data --customers 3000 --seed 7
   tally eval --truth sample_data/truth.csv runs/quarterly_inventory/latest
 
-Exit codes: 0 success, 1 data or IO error, 2 usage or config error.";
+Exit codes: 0 success, 1 data or IO error, 2 usage or config error,
+3 stopped by a gate or an error finding (the run is kept as <run-id>.failed).";
 
 /// Batch ETL for customer master data: load ERP/CRM exports against declared schemas,
 /// quarantine bad rows, count, and write Parquet, XLSX and a manifest per run.
@@ -87,21 +88,22 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { pipeline, as_of, out, quiet } => {
-            let pipeline = load_pipeline(&pipeline).map_err(Error::Config)?;
-            let report = run_pipeline(&pipeline, &RunOptions { out, as_of, quiet })?;
+            let plan = plan(&pipeline).map_err(Error::Config)?;
+            remove_partial_on_signal();
+            let report = run_pipeline(&plan, &RunOptions { out, as_of, quiet })?;
             if !quiet {
                 print!("{}", summary::render(&report));
             }
             Ok(())
         }
         Command::Check { pipeline } => {
-            let p = load_pipeline(&pipeline).map_err(Error::Config)?;
+            let p = crate::plan::check(&pipeline).map_err(Error::Config)?;
             println!(
                 "✓ {}: {} sources, {} stages, outputs: {}",
                 pipeline.display(),
-                p.sources.len(),
+                p.pipeline.sources.len(),
                 p.stages.len(),
-                p.outputs.join(", ")
+                p.pipeline.output_names().collect::<Vec<_>>().join(", ")
             );
             Ok(())
         }

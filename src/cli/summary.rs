@@ -38,6 +38,12 @@ pub fn render(report: &RunReport) -> String {
     for o in &m.outputs {
         let _ = writeln!(s, "  {:<w$} {:>10}", o.table, o.rows);
     }
+    for f in m.findings.iter().filter(|f| f.severity == crate::stages::Severity::Warn) {
+        let _ = writeln!(s, "\nwarning: {}: {}", f.origin, f.message);
+    }
+    if let Some(p) = &m.previous_run {
+        let _ = writeln!(s, "\nprevious run: {} (as of {})", p.run_id, p.as_of);
+    }
     let reasons: Vec<String> = m.rejects.by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
     let _ = writeln!(s, "\nrejects: {} rows, {} entries ({})", m.rejects.rows, m.rejects.entries, reasons.join(", "));
     let _ = writeln!(

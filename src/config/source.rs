@@ -37,6 +37,11 @@ pub struct SourceConfig {
     /// Adds a `source_system` column with this value, to tell systems apart after a union.
     #[serde(default)]
     pub system: Option<String>,
+    /// A gate: when more than this share of the rows read (0 to 1) is rejected, the run
+    /// fails with exit code 3 and nothing is published. A broken export usually shows
+    /// as a sudden jump in rejects.
+    #[serde(default)]
+    pub max_reject_rate: Option<Spanned<f64>>,
 }
 
 fn default_delimiter() -> char {

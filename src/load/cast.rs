@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use super::raw::ROW;
-use super::values;
+use crate::values;
 use crate::config::{ColumnSpec, ColumnType, Schema};
 use crate::rejects::{self, Origin};
 

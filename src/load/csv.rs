@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::decode::decode;
-use super::headers::{HEADER_SEARCH_ROWS, check_required, declared_index, find_header, header_not_found};
+use super::headers::{HEADER_SEARCH_ROWS, HeaderMap, check_required, declared_index, find_header, header_not_found};
 use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, SourceConfig};
 use crate::error::{Error, Result};
@@ -11,36 +11,10 @@ use crate::error::{Error, Result};
 pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (text, encoding) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
-    if text.trim().is_empty() {
-        return Err(Error::input(path, "empty file: no header row"));
-    }
-    let delimiter = u8::try_from(config.delimiter)
-        .map_err(|_| Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter)))?;
-    let mut reader =
-        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let Head { mut reader, top, header_index, map, headers, header_row, mut lines } =
+        head(path, &text, config, schema)?;
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
-
-    // Title lines may stand above the header: look at the first records to find it.
-    let mut top: Vec<csv::ByteRecord> = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while top.len() < HEADER_SEARCH_ROWS.max(declared_index(config, 0))
-        && reader.read_byte_record(&mut record).map_err(csv_error)?
-    {
-        top.push(record.clone());
-    }
-    let texts: Vec<Vec<String>> =
-        top.iter().map(|r| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()).collect();
-    let mut lines = LineCounter::new(text.as_bytes());
     let mut line_of = |r: &csv::ByteRecord| lines.line_at(r.position().map_or(0, |p| p.byte()) as usize);
-    let declared = config
-        .header_row
-        .as_ref()
-        .map(|h| top.iter().position(|r| line_of(r) as usize >= h.value).unwrap_or(usize::MAX));
-    let (header_index, map) =
-        find_header(&texts, schema, declared).ok_or_else(|| Error::input(path, header_not_found(config)))?;
-    let header_row = line_of(&top[header_index]) as usize;
-    let headers = texts[header_index].clone();
-    check_required(&map, schema, &headers).map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
 
     let unmapped_headers = map.unmapped.clone();
     let estimated_rows = bytes.len() / (headers.len() * 12).max(1);
@@ -65,12 +39,80 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
         columns.push(row, |i| record.get(i).and_then(|f| std::str::from_utf8(f).ok()));
     };
     top.iter().skip(header_index + 1).for_each(&mut add);
+    let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         add(&record);
     }
     let (frame, _) = columns.finish();
     let info = ReadInfo { encoding: Some(encoding), header_row, headers, unmapped_headers, ..Default::default() };
     Ok(RawTable { frame, malformed, info })
+}
+
+/// Checks that the file's header row maps to the schema, reading only its first
+/// kilobytes: the header search never looks further than the top rows.
+pub fn probe_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(PROBE_BYTES).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 == PROBE_BYTES
+        && let Some(end) = bytes.iter().rposition(|&b| b == b'\n')
+    {
+        bytes.truncate(end + 1); // a whole last line, and no character cut in two
+    }
+    let (text, _) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
+    head(path, &text, config, schema).map(|_| ())
+}
+
+/// How much of a CSV file `tally check` reads to find its header.
+const PROBE_BYTES: u64 = 256 * 1024;
+
+/// A CSV file read up to its header row: the reader goes on from there.
+struct Head<'t> {
+    reader: csv::Reader<&'t [u8]>,
+    /// The records read to find the header, the header among them.
+    top: Vec<csv::ByteRecord>,
+    header_index: usize,
+    map: HeaderMap,
+    headers: Vec<String>,
+    /// The header's 1-based line.
+    header_row: usize,
+    lines: LineCounter<'t>,
+}
+
+fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) -> Result<Head<'t>> {
+    if text.trim().is_empty() {
+        return Err(Error::input(path, "empty file: no header row"));
+    }
+    let delimiter = u8::try_from(config.delimiter)
+        .map_err(|_| Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter)))?;
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
+
+    // Title lines may stand above the header: look at the first records to find it.
+    let mut top: Vec<csv::ByteRecord> = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while top.len() < HEADER_SEARCH_ROWS.max(declared_index(config, 0))
+        && reader.read_byte_record(&mut record).map_err(csv_error)?
+    {
+        top.push(record.clone());
+    }
+    let texts: Vec<Vec<String>> =
+        top.iter().map(|r| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()).collect();
+    let mut lines = LineCounter::new(text.as_bytes());
+    let starts: Vec<u64> = top.iter().map(|r| lines.line_at(r.position().map_or(0, |p| p.byte()) as usize)).collect();
+    let mut lines = LineCounter::new(text.as_bytes());
+    let declared =
+        config.header_row.as_ref().map(|h| starts.iter().position(|&l| l as usize >= h.value).unwrap_or(usize::MAX));
+    let (header_index, map) =
+        find_header(&texts, schema, declared).ok_or_else(|| Error::input(path, header_not_found(config)))?;
+    let header_row = starts[header_index] as usize;
+    let headers = texts[header_index].clone();
+    check_required(&map, schema, &headers).map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
+    // Rows below the header are numbered from here on.
+    lines.line_at(top[header_index].position().map_or(0, |p| p.byte()) as usize);
+    Ok(Head { reader, top, header_index, map, headers, header_row, lines })
 }
 
 /// Line numbers from byte offsets, counted incrementally as records go by. The csv

@@ -7,7 +7,6 @@ mod decode;
 mod headers;
 mod parquet;
 mod raw;
-pub(crate) mod values;
 mod xlsx;
 
 pub use raw::{MalformedRow, ROW, ReadInfo};
@@ -19,7 +18,7 @@ use serde::Serialize;
 
 use crate::config::{Format, Source};
 use crate::error::{Error, PolarsContext, Result};
-use crate::rejects::{self, Origin};
+use crate::rejects::Origin;
 
 /// A loaded source: accepted rows with schema types, and reject entries.
 pub struct Loaded {
@@ -39,6 +38,16 @@ pub struct LoadStats {
     pub seconds_cast: f64,
     #[serde(flatten)]
     pub read: ReadInfo,
+}
+
+/// Opens a source just enough to check that its sheet exists and its header row maps
+/// to the schema; no data row is read. For `tally check`.
+pub fn probe(source: &Source) -> Result<()> {
+    match source.format {
+        Format::Csv => csv::probe_csv(&source.path, &source.config, &source.schema),
+        Format::Xlsx => xlsx::probe_xlsx(&source.path, &source.config, &source.schema),
+        Format::Parquet => parquet::probe_parquet(&source.path, &source.schema),
+    }
 }
 
 pub fn load(source: &Source) -> Result<Loaded> {
@@ -62,7 +71,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
     let seconds_read = started.elapsed().as_secs_f64();
     let cast = cast::cast(raw.frame, &source.schema, &origin).context(context)?;
     let mut rejects = cast.rejects;
-    rejects.vstack_mut(&rejects::from_malformed(&origin, &raw.malformed).context(context)?).context(context)?;
+    rejects.vstack_mut(&raw::from_malformed(&origin, &raw.malformed).context(context)?).context(context)?;
 
     let mut table = cast.accepted;
     if let Some(system) = &source.config.system {

@@ -9,6 +9,16 @@ use super::raw::{ROW, RawTable, ReadInfo};
 use crate::config::Schema;
 use crate::error::{Error, PolarsContext, Result};
 
+/// Checks that the file's columns map to the schema, reading only its footer.
+pub fn probe_parquet(path: &Path, schema: &Schema) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let arrow = ParquetReader::new(file)
+        .schema()
+        .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
+    let headers: Vec<String> = arrow.iter_names().map(|c| c.to_string()).collect();
+    check_required(&map_headers(&headers, schema), schema, &headers).map_err(|m| Error::input(path, m))
+}
+
 pub fn read_parquet(path: &Path, schema: &Schema) -> Result<RawTable> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let df = ParquetReader::new(file)

@@ -6,6 +6,7 @@ use polars::prelude::*;
 
 use super::headers::HeaderMap;
 use crate::config::Schema;
+use crate::rejects::{self, Origin};
 
 /// Name of the source row number column carried until rows are accepted or rejected.
 pub const ROW: &str = "__row";
@@ -69,4 +70,19 @@ impl TextColumns {
         let frame = DataFrame::new_infer_height(columns).expect("columns have equal length");
         (frame, self.map)
     }
+}
+
+/// Reject entries for rows that a reader could not split into columns.
+pub fn from_malformed(origin: &Origin, rows: &[MalformedRow]) -> PolarsResult<DataFrame> {
+    if rows.is_empty() {
+        return Ok(rejects::empty());
+    }
+    let frame = df! {
+        "row" => rows.iter().map(|r| r.row).collect::<Vec<_>>(),
+        "reason" => rows.iter().map(|r| r.reason).collect::<Vec<_>>(),
+        "detail" => rows.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>(),
+        "record" => rows.iter().map(|r| r.record.as_str()).collect::<Vec<_>>(),
+    }?;
+    let none = || lit(NULL).cast(DataType::String);
+    frame.lazy().select(rejects::entry(origin, col("row"), None, none(), col("reason"), col("detail"), col("record"))).collect()
 }

@@ -2,23 +2,79 @@
 
 use std::path::Path;
 
-use calamine::{Data, Reader, open_workbook_auto};
+use calamine::{Data, Reader, Sheets, open_workbook_auto};
 
 use super::headers::{HEADER_SEARCH_ROWS, check_required, declared_index, find_header, header_not_found};
 use super::raw::{RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
 
-pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
-    let mut workbook =
-        open_workbook_auto(path).map_err(|e| Error::input(path, format!("not a readable workbook: {e}")))?;
+/// The workbook and the name of the sheet the source reads.
+fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<std::io::BufReader<std::fs::File>>, String)> {
+    let workbook = open_workbook_auto(path).map_err(|e| Error::input(path, format!("not a readable workbook: {e}")))?;
     let names = workbook.sheet_names();
     let sheet = match &config.sheet {
         None => names.first().cloned(),
         Some(Sheet::Index(i)) => names.get(*i).cloned(),
         Some(Sheet::Name(n)) => names.iter().find(|s| *s == n).cloned(),
-    }
-    .ok_or_else(|| Error::input(path, format!("sheet {:?} not found; sheets: {}", config.sheet, names.join(", "))))?;
+    };
+    let Some(sheet) = sheet else {
+        let wanted = match &config.sheet {
+            Some(Sheet::Index(i)) => format!("sheet {i} (0-based)"),
+            Some(Sheet::Name(n)) => format!("sheet '{n}'"),
+            None => "a sheet".to_string(),
+        };
+        let hint = match &config.sheet {
+            Some(Sheet::Name(n)) => crate::diag::did_you_mean(n, names.iter().map(String::as_str))
+                .map(|best| format!("; did you mean '{best}'?"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        return Err(Error::input(path, format!("{wanted} not found; sheets: {}{hint}", names.join(", "))));
+    };
+    Ok((workbook, sheet))
+}
+
+/// Checks that the sheet exists and its header row maps to the schema, reading cells
+/// only down to the rows searched for the header.
+pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
+    let (mut workbook, sheet) = open(path, config)?;
+    let sheet_error = |e: &dyn std::fmt::Display| Error::input(path, format!("sheet '{sheet}': {e}"));
+    let mut top: Vec<Vec<String>> = Vec::new();
+    let first_row = match &mut workbook {
+        Sheets::Xlsx(xlsx) => {
+            let mut cells = xlsx.worksheet_cells_reader(&sheet).map_err(|e| sheet_error(&e))?;
+            let mut first: Option<u32> = None;
+            while let Some(cell) = cells.next_cell().map_err(|e| sheet_error(&e))? {
+                let (row, column) = cell.get_position();
+                let first = *first.get_or_insert(row);
+                let i = (row - first) as usize;
+                if i >= HEADER_SEARCH_ROWS.max(declared_index(config, first as usize)) {
+                    break;
+                }
+                top.resize(top.len().max(i + 1), Vec::new());
+                let texts = &mut top[i];
+                texts.resize(texts.len().max(column as usize + 1), String::new());
+                texts[column as usize] = cell_text(&Data::from(cell.get_value().clone())).unwrap_or_default();
+            }
+            first.unwrap_or(0) as usize
+        }
+        other => {
+            let range = other.worksheet_range(&sheet).map_err(|e| sheet_error(&e))?;
+            top = range.rows().take(HEADER_SEARCH_ROWS).map(|r| r.iter().map(|c| cell_text(c).unwrap_or_default()).collect()).collect();
+            range.start().map_or(0, |(r, _)| r as usize)
+        }
+    };
+    let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first_row));
+    let (header_index, map) = find_header(&top, schema, declared)
+        .ok_or_else(|| Error::input(path, format!("sheet '{sheet}': {}", header_not_found(config))))?;
+    let header_row = first_row + header_index + 1;
+    check_required(&map, schema, &top[header_index])
+        .map_err(|m| Error::input(path, format!("sheet '{sheet}', header row {header_row}: {m}")))
+}
+
+pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
+    let (mut workbook, sheet) = open(path, config)?;
     let range = workbook.worksheet_range(&sheet).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     let first_row = range.start().map_or(0, |(r, _)| r as usize);
     let rows: Vec<&[Data]> = range.rows().collect();

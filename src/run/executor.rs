@@ -1,5 +1,7 @@
-//! Executes a checked pipeline: each level of the graph runs its nodes in parallel,
-//! tables flow between stages by name, and every node's rows and time are recorded.
+//! Executes a plan: each level of the graph runs its nodes in parallel, tables flow
+//! between stages by name, and every node's rows and time are recorded. A table is
+//! freed once the last stage reading it has run, unless it is an output. An error
+//! finding stops the run after the level it was found in.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,24 +10,34 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::context::RunContext;
 use super::progress::Progress;
-use crate::config::Pipeline;
 use crate::error::{Error, PolarsContext, Result};
 use crate::load::{LoadStats, load};
-use crate::plan::NodeId;
+use crate::plan::{NodeId, Plan, PlannedStage};
 use crate::rejects;
-use crate::stages::StageOutput;
+use crate::stages::{Effect, Finding, Role, Severity, StageOutput};
 
 /// Everything a run produced, before it is written.
 pub struct Outcome {
+    /// The output tables (all of them, unless the run was stopped).
     pub tables: HashMap<String, DataFrame>,
     pub rejects: DataFrame,
-    /// Extra workbook sheets stages asked for (e.g. `cleaning_summary`).
+    /// Extra workbook sheets stages asked for (e.g. `<output>_cleaning`).
     pub sheets: Vec<(String, DataFrame)>,
     /// Files stages asked to put in the run directory (e.g. a trained dedup model).
     pub files: Vec<(String, Vec<u8>)>,
+    pub effects: Vec<Effect>,
+    pub findings: Vec<Finding>,
     pub loads: Vec<SourceRun>,
     pub stages: Vec<StageRun>,
+}
+
+impl Outcome {
+    /// Whether an error finding stopped the run.
+    pub fn stopped(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,104 +57,173 @@ pub struct StageRun {
     pub rows_in: usize,
     pub rows_out: usize,
     pub rows_rejected: usize,
+    /// Rows of every table the stage produced, main output first.
+    pub tables: Vec<TableRows>,
     pub seconds: f64,
     /// What the stage reports about its work (e.g. the clean stage's summary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<serde_json::Value>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct TableRows {
+    pub table: String,
+    pub rows: usize,
+}
+
 enum NodeOutput {
-    Source(DataFrame, DataFrame, SourceRun),
+    Source(DataFrame, DataFrame, SourceRun, Option<Finding>),
     Stage(StageOutput, StageRun),
 }
 
-pub fn execute(pipeline: &Pipeline, progress: &Progress) -> Result<Outcome> {
+pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outcome> {
     let mut outcome = Outcome {
         tables: HashMap::new(),
         rejects: rejects::empty(),
         sheets: Vec::new(),
         files: Vec::new(),
+        effects: Vec::new(),
+        findings: Vec::new(),
         loads: Vec::new(),
         stages: Vec::new(),
     };
-    for level in &pipeline.levels {
+    let mut readers = plan.readers.clone();
+    let is_output = |name: &str| plan.pipeline.output_names().any(|o| o == name);
+    for level in &plan.levels {
         let results: Vec<Result<NodeOutput>> =
-            level.par_iter().map(|id| run_node(pipeline, *id, &outcome.tables, progress)).collect();
+            level.par_iter().map(|id| run_node(plan, *id, &outcome.tables, cx, progress)).collect();
+        let mut produced = Vec::new();
         for result in results {
             match result? {
-                NodeOutput::Source(table, rejected, run) => {
-                    outcome
-                        .rejects
-                        .vstack_mut(&rejected)
-                        .context(|| format!("collecting rejects of '{}'", run.name))?;
+                NodeOutput::Source(table, rejected, run, gate) => {
+                    outcome.rejects.vstack_mut(&rejected).context(|| format!("collecting rejects of '{}'", run.name))?;
+                    outcome.findings.extend(gate);
+                    produced.push(run.name.clone());
                     outcome.tables.insert(run.name.clone(), table);
                     outcome.loads.push(run);
                 }
                 NodeOutput::Stage(output, run) => {
                     if let Some(rejected) = &output.rejects {
-                        outcome
-                            .rejects
-                            .vstack_mut(rejected)
-                            .context(|| format!("collecting rejects of '{}'", run.id))?;
+                        outcome.rejects.vstack_mut(rejected).context(|| format!("collecting rejects of '{}'", run.id))?;
                     }
                     outcome.sheets.extend(output.sheets);
                     outcome.files.extend(output.files);
-                    outcome.tables.extend(output.side_tables);
-                    outcome.tables.insert(run.id.clone(), output.table);
+                    outcome.effects.extend(output.effects);
+                    outcome.findings.extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
+                    for (t, table) in run.tables.iter().zip(output.tables) {
+                        produced.push(t.table.clone());
+                        outcome.tables.insert(t.table.clone(), table);
+                    }
+                    for input in &run.inputs {
+                        *readers.get_mut(input).expect("every input is counted") -= 1;
+                    }
                     outcome.stages.push(run);
                 }
             }
         }
+        // Free what no later stage reads and no output needs.
+        let unused = |name: &String| readers.get(name).is_none_or(|&n| n == 0) && !is_output(name);
+        outcome.tables.retain(|name, _| !unused(name));
+        if outcome.stopped() {
+            break;
+        }
     }
     outcome.rejects.rechunk_mut();
     // Levels finish in any order; report in the order the pipeline declares.
-    let position = |id: &str| pipeline.stages.iter().position(|s| s.id() == id);
+    let position = |id: &str| plan.stages.iter().position(|s| s.id() == id);
     outcome.stages.sort_by_key(|s| position(&s.id));
-    outcome.loads.sort_by_key(|l| pipeline.sources.iter().position(|s| s.name == l.name));
+    outcome.loads.sort_by_key(|l| plan.pipeline.sources.iter().position(|s| s.name == l.name));
     Ok(outcome)
 }
 
 fn run_node(
-    pipeline: &Pipeline,
+    plan: &Plan,
     id: NodeId,
     tables: &HashMap<String, DataFrame>,
+    cx: &RunContext,
     progress: &Progress,
 ) -> Result<NodeOutput> {
     let started = Instant::now();
     match id {
         NodeId::Source(i) => {
-            let source = &pipeline.sources[i];
+            let source = &plan.pipeline.sources[i];
             let bar = progress.start(&format!("load {}", source.name));
             let loaded = load(source)?;
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));
-            Ok(NodeOutput::Source(loaded.table, loaded.rejects, run))
+            let gate = reject_gate(source.config.max_reject_rate.as_ref().map(|r| r.value), &run);
+            Ok(NodeOutput::Source(loaded.table, loaded.rejects, run, gate))
         }
-        NodeId::Stage(i) => {
-            let node = &pipeline.stages[i];
-            let config = &node.config;
-            let bar = progress.start(&format!("{} {}", config.kind(), node.id()));
-            let inputs: Vec<DataFrame> = config.inputs().iter().map(|name| tables[*name].clone()).collect();
-            let rows_in = inputs.iter().take(config.stage().row_inputs()).map(DataFrame::height).sum();
-            let stage_error = |e: PolarsError| Error::Stage { stage: node.id().to_string(), message: e.to_string() };
-            let mut output = config.stage().run(inputs).map_err(stage_error)?;
-            let rows_rejected = match &output.rejects {
-                Some(r) => r.column(rejects::ROW_COLUMN).and_then(|c| c.n_unique()).map_err(stage_error)?,
-                None => 0,
-            };
-            let run = StageRun {
-                id: node.id().to_string(),
-                kind: config.kind(),
-                inputs: config.inputs().iter().map(|s| s.to_string()).collect(),
-                rows_in,
-                rows_out: output.table.height(),
-                rows_rejected,
-                seconds: started.elapsed().as_secs_f64(),
-                report: output.report.take(),
-            };
-            bar.finish(&format!("{} rows, {} rejected", run.rows_out, run.rows_rejected));
-            Ok(NodeOutput::Stage(output, run))
+        NodeId::Stage(i) => run_stage(plan, &plan.stages[i], tables, cx, progress, started),
+    }
+}
+
+fn run_stage(
+    plan: &Plan,
+    node: &PlannedStage,
+    tables: &HashMap<String, DataFrame>,
+    cx: &RunContext,
+    progress: &Progress,
+    started: Instant,
+) -> Result<NodeOutput> {
+    let stage = &node.stage;
+    let bar = progress.start(&format!("{} {}", stage.kind(), node.id()));
+    let inputs: Vec<DataFrame> = stage.inputs().iter().map(|i| tables[&i.table].clone()).collect();
+    let rows_in = stage.inputs().iter().zip(&inputs).filter(|(i, _)| i.role == Role::Rows).map(|(_, t)| t.height());
+    let rows_in = rows_in.sum();
+    let stage_error = |source: PolarsError| Error::Stage {
+        stage: node.id().to_string(),
+        at: plan.pipeline.doc().at(&node.at, "").location(),
+        source,
+    };
+    let mut output = stage.run(inputs, cx).map_err(stage_error)?;
+    let names = stage.outputs();
+    conforms(&names, &node.schemas, &output.tables).map_err(stage_error)?;
+    let rows_rejected = match &output.rejects {
+        Some(r) => r.column(rejects::ROW_COLUMN).and_then(|c| c.n_unique()).map_err(stage_error)?,
+        None => 0,
+    };
+    let run = StageRun {
+        id: node.id().to_string(),
+        kind: stage.kind(),
+        inputs: stage.inputs().iter().map(|i| i.table.clone()).collect(),
+        rows_in,
+        rows_out: output.tables[0].height(),
+        rows_rejected,
+        tables: names.into_iter().zip(&output.tables).map(|(table, t)| TableRows { table, rows: t.height() }).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+        report: output.report.take(),
+    };
+    bar.finish(&format!("{} rows, {} rejected", run.rows_out, run.rows_rejected));
+    Ok(NodeOutput::Stage(output, run))
+}
+
+/// A stage must produce the tables it declared, with the schemas `check` derived:
+/// later stages were checked against them.
+fn conforms(names: &[String], declared: &[Schema], tables: &[DataFrame]) -> PolarsResult<()> {
+    if tables.len() != names.len() {
+        polars_bail!(ComputeError: "produced {} tables, declared {}", tables.len(), names.len());
+    }
+    for ((name, schema), table) in names.iter().zip(declared).zip(tables) {
+        let got = table.schema();
+        if got.as_ref() != schema {
+            let show = |s: &Schema| s.iter().map(|(n, t)| format!("{n}: {t}")).collect::<Vec<_>>().join(", ");
+            polars_bail!(SchemaMismatch: "table '{name}' has columns [{}], declared [{}]", show(got), show(schema));
         }
     }
+    Ok(())
+}
+
+/// The `max_reject_rate` gate of a source: an error finding when more rows were rejected.
+fn reject_gate(max: Option<f64>, run: &SourceRun) -> Option<Finding> {
+    let (read, rejected) = (run.stats.rows_read, run.stats.rows_rejected);
+    let rate = if read == 0 { 0.0 } else { rejected as f64 / read as f64 };
+    let max = max.filter(|&m| rate > m)?;
+    let message = format!(
+        "{rejected} of {read} rows rejected ({:.1}%), above max_reject_rate {:.1}%",
+        rate * 100.0,
+        max * 100.0
+    );
+    Some(Finding { origin: run.name.clone(), ..Finding::new(Severity::Error, "max_reject_rate", message) })
 }

@@ -6,16 +6,22 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::context::PreviousRun;
 use super::executor::{SourceRun, StageRun};
 use crate::error::{Error, Result};
+use crate::stages::{Effect, Finding};
 use crate::write::SheetNote;
 
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     pub tally_version: &'static str,
+    /// `ok`, or `failed` when an error finding stopped the run.
+    pub status: &'static str,
     pub pipeline: PipelineInfo,
     pub run_id: String,
     pub as_of: String,
+    /// The committed run `latest` pointed at when this one started, offered to stages.
+    pub previous_run: Option<PreviousRun>,
     pub inputs: Vec<InputInfo>,
     pub stages: Vec<StageRun>,
     pub outputs: Vec<OutputInfo>,
@@ -23,7 +29,24 @@ pub struct Manifest {
     pub workbook: WorkbookInfo,
     /// Other files stages wrote into the run directory (e.g. trained models).
     pub files: Vec<String>,
+    /// What stages and gates found: warnings, and the errors that stopped a run.
+    pub findings: Vec<Finding>,
+    /// Files written outside the run directory once it was committed.
+    pub effects: Vec<EffectInfo>,
     pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EffectInfo {
+    pub path: String,
+    pub bytes: usize,
+    pub sha256: String,
+}
+
+impl EffectInfo {
+    pub fn of(effect: &Effect) -> Self {
+        EffectInfo { path: effect.path.display().to_string(), bytes: effect.bytes.len(), sha256: sha256_hex(&effect.bytes) }
+    }
 }
 
 #[derive(Debug, Serialize)]

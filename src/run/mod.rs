@@ -1,14 +1,16 @@
-//! `tally run`: execute a checked pipeline and write its run directory.
+//! `tally run`: execute a plan and write its run directory.
 
+mod context;
 mod executor;
 mod manifest;
 mod progress;
 mod rundir;
 
+pub use context::{PreviousRun, RunContext, Store};
 pub use executor::{Outcome, SourceRun, StageRun, execute};
 pub use manifest::Manifest;
 pub use progress::Progress;
-pub use rundir::RunDir;
+pub use rundir::{RunDir, remove_partial_on_signal};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,9 +20,13 @@ use polars::prelude::*;
 
 use crate::config::{Format, Pipeline};
 use crate::error::{Error, PolarsContext, Result};
+use crate::plan::Plan;
 use crate::rejects;
+use crate::stages::Severity;
 use crate::write::{write_parquet, write_workbook};
-use manifest::{InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
+use manifest::{
+    EffectInfo, InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex,
+};
 
 pub struct RunOptions {
     pub out: PathBuf,
@@ -34,37 +40,44 @@ pub struct RunReport {
     pub manifest: Manifest,
 }
 
-pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunReport> {
+pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
+    let pipeline = &plan.pipeline;
     let started = Instant::now();
     let now = Local::now().naive_local();
     let as_of = options.as_of.or(pipeline.as_of).unwrap_or(now.date());
-    let dir = RunDir::create(&options.out, &pipeline.name, as_of, now)?;
+    let base = options.out.join(&pipeline.name);
+    let previous = PreviousRun::find(&base);
+    let dir = RunDir::create(&base, as_of, now)?;
+    let cx = RunContext { as_of, run_id: dir.run_id.clone(), previous };
     let progress = Progress::new(options.quiet);
-    let mut outcome = execute(pipeline, &progress)?;
+    let mut outcome = execute(plan, &cx, &progress)?;
 
     let mut outputs = Vec::new();
-    for name in &pipeline.outputs {
-        let table = outcome.tables.get_mut(name).expect("outputs are checked to exist");
+    for name in pipeline.output_names() {
+        // A stopped run writes the outputs it got to.
+        let Some(table) = outcome.tables.get_mut(name) else { continue };
         let file = format!("{name}.parquet");
-        write_parquet(table, &dir.work.join(&file))?;
+        write_parquet(table, &dir.file(&file)?)?;
         let columns = table.get_column_names().iter().map(|c| c.to_string()).collect();
-        outputs.push(OutputInfo { table: name.clone(), rows: table.height(), columns, parquet: file });
+        outputs.push(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file });
     }
-    write_parquet(&mut outcome.rejects, &dir.work.join("rejects.parquet"))?;
+    write_parquet(&mut outcome.rejects, &dir.file("rejects.parquet")?)?;
     for (name, bytes) in &outcome.files {
-        let path = dir.work.join(name);
+        let path = dir.file(name)?;
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
     }
 
     let workbook_file = format!("{}.xlsx", pipeline.name);
     let mut sheets: Vec<(&str, &DataFrame)> =
-        pipeline.outputs.iter().map(|n| (n.as_str(), &outcome.tables[n])).collect();
+        pipeline.output_names().filter_map(|n| Some((n, outcome.tables.get(n)?))).collect();
     sheets.extend(outcome.sheets.iter().map(|(name, df)| (name.as_str(), df)));
     sheets.push(("rejects", &outcome.rejects));
-    let sheet_notes = write_workbook(&sheets, &dir.work.join(&workbook_file), as_of)?;
+    let sheet_notes = write_workbook(&sheets, &dir.file(&workbook_file)?, as_of)?;
 
+    let stopped = outcome.stopped();
     let manifest = Manifest {
         tally_version: env!("CARGO_PKG_VERSION"),
+        status: if stopped { "failed" } else { "ok" },
         pipeline: PipelineInfo {
             name: pipeline.name.clone(),
             path: pipeline.path.display().to_string(),
@@ -72,6 +85,7 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
         },
         run_id: dir.run_id.clone(),
         as_of: as_of.to_string(),
+        previous_run: cx.previous.clone(),
         inputs: inputs(pipeline, &outcome.loads)?,
         stages: outcome.stages.clone(),
         outputs,
@@ -84,33 +98,39 @@ pub fn run_pipeline(pipeline: &Pipeline, options: &RunOptions) -> Result<RunRepo
         },
         workbook: WorkbookInfo { path: workbook_file, sheets: sheet_notes },
         files: outcome.files.iter().map(|(name, _)| name.clone()).collect(),
+        findings: outcome.findings.clone(),
+        effects: outcome.effects.iter().map(EffectInfo::of).collect(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    let manifest_path = dir.work.join("manifest.json");
+    let manifest_path = dir.file("manifest.json")?;
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     std::fs::write(&manifest_path, json).map_err(|e| Error::io(&manifest_path, e))?;
-    let dir = dir.commit()?;
+    if stopped {
+        let dir = dir.fail()?;
+        let findings = outcome.findings.iter().filter(|f| f.severity == Severity::Error);
+        let findings = findings.map(|f| format!("error: {}: {}", f.origin, f.message)).collect();
+        return Err(Error::Stopped { dir, findings });
+    }
+    let dir = dir.commit(&outcome.effects)?;
     Ok(RunReport { dir, manifest })
 }
 
 fn inputs(pipeline: &Pipeline, loads: &[SourceRun]) -> Result<Vec<InputInfo>> {
-    pipeline
-        .sources
+    loads
         .iter()
-        .map(|source| {
+        .map(|run| {
+            let source = pipeline.sources.iter().find(|s| s.name == run.name).expect("every load is a source");
             let (bytes, sha256) = file_digest(&source.path)?;
-            let run = loads.iter().find(|l| l.name == source.name).expect("every source ran").clone();
             Ok(InputInfo {
                 path: source.path.display().to_string(),
                 format: format_name(source.format).into(),
                 bytes,
                 sha256,
-                run,
+                run: run.clone(),
             })
         })
         .collect()
 }
-
 fn format_name(format: Format) -> &'static str {
     match format {
         Format::Csv => "csv",

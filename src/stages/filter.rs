@@ -5,35 +5,72 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Stage, sql};
-use crate::config::yaml::Doc;
+use super::{BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require};
 use crate::diag::Diagnostic;
+use crate::run::RunContext;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     pub input: String,
-    pub output: String,
+    pub output: Spanned<String>,
     /// SQL predicate; rows where it is true are kept (false and null are dropped).
     #[serde(rename = "where")]
     pub predicate: Spanned<String>,
 }
 
-impl Stage for FilterConfig {
-    fn inputs(&self) -> Vec<&str> {
-        vec![&self.input]
+pub struct Filter {
+    inputs: [Input; 1],
+    output: String,
+    predicate: Sql,
+}
+
+impl FilterConfig {
+    pub fn build(self, cx: &BuildContext) -> Result<Filter, Vec<Diagnostic>> {
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
+        let predicate = d.take(Sql::compile(cx, &self.predicate));
+        d.finish(|| Filter {
+            inputs: [Input::rows(&self.input)],
+            output: output.expect("checked"),
+            predicate: predicate.expect("checked"),
+        })
+    }
+}
+
+impl Filter {
+    fn plan(&self, input: LazyFrame) -> LazyFrame {
+        input.filter(self.predicate.expr.clone())
+    }
+}
+
+impl Stage for Filter {
+    fn kind(&self) -> &'static str {
+        "filter"
+    }
+
+    fn inputs(&self) -> &[Input] {
+        &self.inputs
     }
 
     fn output(&self) -> &str {
         &self.output
     }
 
-    fn validate(&self, doc: &Doc, _at: &serde_saphyr::Location) -> Vec<Diagnostic> {
-        sql(doc, &self.predicate).err().into_iter().collect()
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        let columns = self.predicate.columns();
+        let missing = require(&inputs[0], columns.iter().map(|(n, at)| (n.as_str(), *at)));
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let schema = planned_schema(Ok(self.plan(empty_frames(inputs).remove(0)))).map_err(|mut p| {
+            p.iter_mut().for_each(|p| p.at = Some(self.predicate.at));
+            p
+        })?;
+        Ok(vec![schema])
     }
 
-    fn plan(&self, mut inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-        let predicate = polars::sql::sql_expr(&self.predicate.value)?;
-        Ok(inputs.remove(0).filter(predicate))
+    fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
+        Ok(StageOutput::table(self.plan(inputs.remove(0).lazy()).collect()?))
     }
 }

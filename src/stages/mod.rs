@@ -1,134 +1,269 @@
-//! Stages: each kind is one module owning its config (deserialized and validated up
-//! front) and its plan over Polars lazy frames. Adding a kind takes a module, a
-//! variant and a match arm.
+//! Stages. Each kind is one module with a serde config and a compiled stage: `build`
+//! turns the config into the stage once, compiling its SQL and rules and reporting
+//! every problem at its YAML position; the stage then declares its inputs, its output
+//! tables and their schemas without running, and runs on data with a run context.
+//! Adding a kind takes a module, a variant and a match arm.
 
 mod clean;
 mod count;
 mod dedup;
 mod filter;
+mod output;
 mod select;
 mod union;
 
-pub use clean::CleanConfig;
-pub use count::CountConfig;
-pub use dedup::DedupConfig;
-pub use filter::FilterConfig;
-pub use select::SelectConfig;
-pub use union::UnionConfig;
+pub use output::{Effect, Finding, Severity, StageOutput};
 
-use polars::prelude::{DataFrame, IntoLazy, LazyFrame, PolarsResult};
+use std::path::Path;
+
+use polars::prelude::{DataFrame, Expr, LazyFrame, PolarsError, PolarsResult, Schema};
 use serde::Deserialize;
-use serde_saphyr::Location;
+use serde_saphyr::{Location, Spanned};
 
 use crate::config::yaml::Doc;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, is_identifier};
+use crate::run::RunContext;
 
-/// What every stage kind does. `plan` builds the computation; the pipeline check runs it
-/// on empty frames of the declared schemas, so column mistakes surface before any data
-/// is read, and the run executes the same plan on the real frames.
+/// What a compiled stage is to the planner and the executor.
 pub trait Stage: Send + Sync {
-    /// The tables this stage reads, by name.
-    fn inputs(&self) -> Vec<&str>;
-    /// The table this stage produces.
+    /// The stage's kind as written in YAML (`clean`, `dedup` …).
+    fn kind(&self) -> &'static str;
+    /// The tables this stage reads, by name and role.
+    fn inputs(&self) -> &[Input];
+    /// The stage's main output table; it also names the stage.
     fn output(&self) -> &str;
-    /// Further tables it produces (e.g. dedup's cluster map). The pipeline check runs
-    /// such a stage on empty frames to learn their columns.
-    fn side_outputs(&self) -> Vec<String> {
-        Vec::new()
+    /// Further outputs, each the table `<output>_<port>` (dedup's `map`, `pairs` …).
+    fn ports(&self) -> &'static [&'static str] {
+        &[]
     }
-    /// How many of `inputs`, from the first, carry the rows that flow through; the
-    /// rest are lookup tables (such as FX rates) and are not counted as rows in.
-    fn row_inputs(&self) -> usize {
-        self.inputs().len()
-    }
-    /// Static checks of the config that need no schema (SQL syntax, empty lists).
-    fn validate(&self, _doc: &Doc, _at: &Location) -> Vec<Diagnostic> {
-        Vec::new()
-    }
-    /// The lazy computation over the input frames, in the order of `inputs`. Columns
-    /// named `__…` are the stage's own working columns, not part of its output schema.
-    fn plan(&self, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame>;
-    /// Runs on data. Stages that reject rows or report more than a table override this.
-    fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
-        let table = self.plan(inputs.into_iter().map(DataFrame::lazy).collect())?.collect()?;
-        Ok(StageOutput { table, ..Default::default() })
+    /// The schema of every output (main, then ports) from the inputs' schemas, without
+    /// reading or computing anything.
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>>;
+    /// Runs on data: `inputs` in the order of `inputs()`, tables in the order of `schemas`.
+    fn run(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput>;
+
+    /// Every table this stage produces: the main output, then `<output>_<port>`.
+    fn outputs(&self) -> Vec<String> {
+        std::iter::once(self.output().to_string())
+            .chain(self.ports().iter().map(|p| format!("{}_{p}", self.output())))
+            .collect()
     }
 }
 
-/// What a stage produced: its table, and optionally rejected rows (rejects schema), a
-/// report for the manifest, extra workbook sheets, the tables named by `side_outputs`,
-/// and files for the run directory (name, bytes).
+/// A table a stage reads.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub table: String,
+    pub role: Role,
+}
+
+/// Rows flow through a stage and are counted as its rows in; a lookup (an FX rate
+/// table) is only consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Rows,
+    Lookup,
+}
+
+impl Input {
+    pub fn rows(table: &str) -> Self {
+        Input { table: table.to_string(), role: Role::Rows }
+    }
+
+    pub fn lookup(table: &str) -> Self {
+        Input { table: table.to_string(), role: Role::Lookup }
+    }
+}
+
+/// A problem found while deriving a stage's schemas; at the stage when `at` is none.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub at: Option<Location>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(at: Option<Location>, message: impl Into<String>) -> Self {
+        Problem { at, message: message.into(), help: None }
+    }
+
+    /// A Polars error from planning on the declared schemas: a type mismatch, say.
+    /// Only its first line is kept; the rest is Polars' own plan dump.
+    pub fn plan(at: Option<Location>, err: &PolarsError) -> Self {
+        let text = err.to_string();
+        Problem::new(at, text.lines().next().unwrap_or_default().to_string())
+    }
+}
+
+/// Columns a stage names must exist in its input; each missing one is reported at
+/// its position, with the nearest existing column.
+pub fn require<'a>(schema: &Schema, names: impl IntoIterator<Item = (&'a str, Option<Location>)>) -> Vec<Problem> {
+    names
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("__") && schema.get(name).is_none())
+        .map(|(name, at)| {
+            let mut p = Problem::new(at, format!("column '{name}' not found"));
+            p.help = crate::diag::did_you_mean(name, schema.iter_names().map(|n| n.as_str()))
+                .map(|best| format!("did you mean '{best}'?"));
+            p
+        })
+        .collect()
+}
+
+/// The schema of a lazy plan over empty frames of the given schemas.
+pub fn planned_schema(plan: PolarsResult<LazyFrame>) -> Result<Schema, Vec<Problem>> {
+    let schema = plan.and_then(|mut lf| lf.collect_schema()).map_err(|e| vec![Problem::plan(None, &e)])?;
+    Ok(schema.iter().filter(|(n, _)| !n.starts_with("__")).map(|(n, t)| (n.clone(), t.clone())).collect())
+}
+
+/// Empty frames of the given schemas, to plan over.
+pub fn empty_frames(schemas: &[Schema]) -> Vec<LazyFrame> {
+    use polars::prelude::IntoLazy;
+    schemas.iter().map(|s| DataFrame::empty_with_schema(s).lazy()).collect()
+}
+
+/// What `build` knows: the pipeline file (for positions and relative paths) and where
+/// the stage's entry starts.
+pub struct BuildContext<'a> {
+    pub doc: &'a Doc<'a>,
+    pub at: Location,
+}
+
+impl BuildContext<'_> {
+    pub fn error(&self, at: Option<&Location>, message: impl Into<String>) -> Diagnostic {
+        self.doc.at(at.unwrap_or(&self.at), message)
+    }
+
+    /// A path in the config, relative to the pipeline file's folder.
+    pub fn path(&self, path: &Path) -> std::path::PathBuf {
+        self.doc.path.parent().unwrap_or(Path::new(".")).join(path)
+    }
+
+    /// A table name must be an identifier: it names files in the run directory.
+    pub fn table_name(&self, name: &Spanned<String>) -> Result<String, Diagnostic> {
+        if is_identifier(&name.value) {
+            Ok(name.value.clone())
+        } else {
+            Err(self
+                .doc
+                .at(&name.referenced, format!("table name '{}' is not an identifier", name.value))
+                .with_help("use letters, digits and '_', not starting with a digit, e.g. customers_clean"))
+        }
+    }
+}
+
+/// A SQL expression of a stage, compiled once, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    pub expr: Expr,
+    pub at: Location,
+}
+
+impl Sql {
+    pub fn compile(cx: &BuildContext, text: &Spanned<String>) -> Result<Sql, Diagnostic> {
+        match polars::sql::sql_expr(&text.value) {
+            Ok(expr) => Ok(Sql { expr, at: text.referenced }),
+            Err(e) => {
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or_default();
+                Err(cx.doc.at(&text.referenced, format!("invalid SQL expression: {first}")))
+            }
+        }
+    }
+
+    /// The columns the expression reads, each at the expression's position.
+    pub fn columns(&self) -> Vec<(String, Option<Location>)> {
+        self.expr.clone().meta().root_names().into_iter().map(|n| (n.to_string(), Some(self.at))).collect()
+    }
+}
+
+/// Collects results and diagnostics: `all` keeps going after a failure so that every
+/// problem of a config is reported in one check.
 #[derive(Default)]
-pub struct StageOutput {
-    pub table: DataFrame,
-    pub rejects: Option<DataFrame>,
-    pub report: Option<serde_json::Value>,
-    pub sheets: Vec<(String, DataFrame)>,
-    pub side_tables: Vec<(String, DataFrame)>,
-    pub files: Vec<(String, Vec<u8>)>,
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn take<T>(&mut self, r: Result<T, Diagnostic>) -> Option<T> {
+        r.map_err(|d| self.0.push(d)).ok()
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// `value` when nothing was reported, else every diagnostic.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<Diagnostic>> {
+        if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
+    }
 }
 
 /// One entry of a pipeline's `stages:` list, written as `- <kind>: {...}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageConfig {
-    Clean(CleanConfig),
-    Union(UnionConfig),
-    Filter(FilterConfig),
-    Select(SelectConfig),
-    Count(CountConfig),
-    Dedup(Box<DedupConfig>),
+    Clean(clean::CleanConfig),
+    Union(union::UnionConfig),
+    Filter(filter::FilterConfig),
+    Select(select::SelectConfig),
+    Count(count::CountConfig),
+    Dedup(Box<dedup::DedupConfig>),
 }
 
 impl StageConfig {
-    pub fn stage(&self) -> &dyn Stage {
+    /// Compiles the config into its stage.
+    pub fn build(self, cx: &BuildContext) -> Result<Box<dyn Stage>, Vec<Diagnostic>> {
+        fn boxed<S: Stage + 'static>(r: Result<S, Vec<Diagnostic>>) -> Result<Box<dyn Stage>, Vec<Diagnostic>> {
+            r.map(|s| Box::new(s) as Box<dyn Stage>)
+        }
         match self {
-            StageConfig::Clean(s) => s,
-            StageConfig::Union(s) => s,
-            StageConfig::Filter(s) => s,
-            StageConfig::Select(s) => s,
-            StageConfig::Count(s) => s,
-            StageConfig::Dedup(s) => s.as_ref(),
+            StageConfig::Clean(c) => boxed(c.build(cx)),
+            StageConfig::Union(c) => boxed(c.build(cx)),
+            StageConfig::Filter(c) => boxed(c.build(cx)),
+            StageConfig::Select(c) => boxed(c.build(cx)),
+            StageConfig::Count(c) => boxed(c.build(cx)),
+            StageConfig::Dedup(c) => boxed(c.build(cx)),
         }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            StageConfig::Clean(_) => "clean",
-            StageConfig::Union(_) => "union",
-            StageConfig::Filter(_) => "filter",
-            StageConfig::Select(_) => "select",
-            StageConfig::Count(_) => "count",
-            StageConfig::Dedup(_) => "dedup",
-        }
-    }
-
-    /// Makes paths in the config relative to the pipeline file's folder.
-    pub fn resolve_paths(&mut self, base: &std::path::Path) {
-        if let StageConfig::Dedup(d) = self {
-            d.resolve_paths(base);
-        }
-    }
-
-    pub fn inputs(&self) -> Vec<&str> {
-        self.stage().inputs()
-    }
-
-    pub fn output(&self) -> &str {
-        self.stage().output()
-    }
-
-    pub fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
-        self.stage().validate(doc, at)
     }
 }
 
-/// Compiles a SQL expression written in a stage, with a diagnostic at its position.
-pub(crate) fn sql(doc: &Doc, expr: &serde_saphyr::Spanned<String>) -> Result<polars::prelude::Expr, Diagnostic> {
-    polars::sql::sql_expr(&expr.value).map_err(|e| {
-        let msg = e.to_string();
-        doc.at(&expr.referenced, format!("invalid SQL expression: {}", msg.lines().next().unwrap_or_default()))
-    })
+/// Builds one stage outside a pipeline, from YAML such as `filter: {input: a, …}`;
+/// for tests and benchmarks.
+pub fn build_one(text: &str) -> Result<Box<dyn Stage>, Vec<Diagnostic>> {
+    let doc = Doc::new(Path::new("stage.yaml"), text);
+    let config: StageConfig = doc.parse().map_err(|d| vec![d])?;
+    config.build(&BuildContext { doc: &doc, at: Location::UNKNOWN })
+}
+
+/// Stages built and run outside a pipeline, for unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A compiled stage; `run` runs it outside any run directory, as of 2024-12-31.
+    pub struct Built(pub Box<dyn Stage>);
+
+    impl Built {
+        pub fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+            let as_of = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).expect("a date");
+            self.0.run(inputs, &RunContext::detached(as_of))
+        }
+
+        /// The main output's schema, derived from the inputs' without running.
+        pub fn schema(&self, inputs: &[Schema]) -> Schema {
+            self.0.schemas(inputs).unwrap_or_else(|p| panic!("{p:?}")).remove(0)
+        }
+    }
+
+    /// Builds a stage from the body of its `- <kind>:` entry.
+    pub fn stage(kind: &str, body: &str) -> Built {
+        try_stage(kind, body).unwrap_or_else(|d| panic!("{}", crate::diag::render(&d)))
+    }
+
+    pub fn try_stage(kind: &str, body: &str) -> Result<Built, Vec<Diagnostic>> {
+        let indented: String = body.lines().map(|l| format!("  {l}\n")).collect();
+        build_one(&format!("{kind}:\n{indented}")).map(Built)
+    }
 }
 
 #[cfg(test)]

@@ -6,55 +6,93 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Stage, sql};
-use crate::config::yaml::Doc;
+use super::{BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require};
 use crate::diag::Diagnostic;
+use crate::run::RunContext;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectConfig {
     pub input: String,
-    pub output: String,
+    pub output: Spanned<String>,
     /// New or replaced columns: `name: SQL expression`, computed from the input's columns.
     #[serde(default)]
     pub derive: IndexMap<String, Spanned<String>>,
     /// Columns to keep, in this order; all when absent.
     #[serde(default)]
-    pub columns: Option<Vec<String>>,
+    pub columns: Option<Vec<Spanned<String>>>,
     /// `old: new` names.
     #[serde(default)]
     pub rename: IndexMap<String, String>,
 }
 
-impl Stage for SelectConfig {
-    fn inputs(&self) -> Vec<&str> {
-        vec![&self.input]
+pub struct Select {
+    inputs: [Input; 1],
+    output: String,
+    derive: Vec<(String, Sql)>,
+    columns: Option<Vec<Spanned<String>>>,
+    rename: IndexMap<String, String>,
+}
+
+impl SelectConfig {
+    pub fn build(self, cx: &BuildContext) -> Result<Select, Vec<Diagnostic>> {
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
+        let derive: Vec<_> =
+            self.derive.iter().filter_map(|(name, e)| Some((name.clone(), d.take(Sql::compile(cx, e))?))).collect();
+        d.finish(|| Select {
+            inputs: [Input::rows(&self.input)],
+            output: output.expect("checked"),
+            derive,
+            columns: self.columns,
+            rename: self.rename,
+        })
+    }
+}
+
+impl Select {
+    fn plan(&self, mut lf: LazyFrame) -> LazyFrame {
+        if !self.derive.is_empty() {
+            lf = lf.with_columns(self.derive.iter().map(|(n, e)| e.expr.clone().alias(n.as_str())).collect::<Vec<_>>());
+        }
+        if let Some(columns) = &self.columns {
+            lf = lf.select(columns.iter().map(|c| col(c.value.as_str())).collect::<Vec<_>>());
+        }
+        if !self.rename.is_empty() {
+            lf = lf.rename(self.rename.keys(), self.rename.values(), true);
+        }
+        lf
+    }
+}
+
+impl Stage for Select {
+    fn kind(&self) -> &'static str {
+        "select"
+    }
+
+    fn inputs(&self) -> &[Input] {
+        &self.inputs
     }
 
     fn output(&self) -> &str {
         &self.output
     }
 
-    fn validate(&self, doc: &Doc, _at: &serde_saphyr::Location) -> Vec<Diagnostic> {
-        self.derive.values().filter_map(|e| sql(doc, e).err()).collect()
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        let read = self.derive.iter().flat_map(|(_, e)| e.columns());
+        let mut problems = require(&inputs[0], read.collect::<Vec<_>>().iter().map(|(n, at)| (n.as_str(), *at)));
+        // Kept columns may be derived ones.
+        let mut derived = inputs[0].clone();
+        derived.extend(self.derive.iter().map(|(n, _)| (n.as_str().into(), DataType::Null)));
+        let kept = self.columns.iter().flatten().map(|c| (c.value.as_str(), Some(c.referenced)));
+        problems.extend(require(&derived, kept));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(vec![planned_schema(Ok(self.plan(empty_frames(inputs).remove(0))))?])
     }
 
-    fn plan(&self, mut inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-        let mut lf = inputs.remove(0);
-        if !self.derive.is_empty() {
-            let exprs = self
-                .derive
-                .iter()
-                .map(|(name, e)| Ok(polars::sql::sql_expr(&e.value)?.alias(name.as_str())))
-                .collect::<PolarsResult<Vec<_>>>()?;
-            lf = lf.with_columns(exprs);
-        }
-        if let Some(columns) = &self.columns {
-            lf = lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>());
-        }
-        if !self.rename.is_empty() {
-            lf = lf.rename(self.rename.keys(), self.rename.values(), true);
-        }
-        Ok(lf)
+    fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
+        Ok(StageOutput::table(self.plan(inputs.remove(0).lazy()).collect()?))
     }
 }

@@ -7,9 +7,7 @@ use crate::util::*;
 
 #[test]
 fn name_keys_approach_the_true_customer_count() {
-    let p = Project::new();
-    p.run_example();
-    let customers = read_parquet(&p.latest("quarterly_inventory").join("customers_flagged.parquet"));
+    let customers = read_parquet(&example_run().join("customers_flagged.parquet"));
 
     let truth: HashMap<(String, String), String> = std::fs::read_to_string(repo().join("sample_data/truth.csv"))
         .unwrap()
@@ -56,9 +54,7 @@ fn name_keys_approach_the_true_customer_count() {
 /// conversion to CNY covers every transaction of the sample (its rates start earlier).
 #[test]
 fn clean_stages_conserve_rows() {
-    let p = Project::new();
-    p.run_example();
-    let m = p.manifest("quarterly_inventory");
+    let m = example_manifest();
     let cleans: Vec<&serde_json::Value> =
         m["stages"].as_array().unwrap().iter().filter(|s| s["kind"] == "clean").collect();
     assert_eq!(cleans.len(), 2);
@@ -66,6 +62,6 @@ fn clean_stages_conserve_rows() {
         let n = |k: &str| s[k].as_u64().unwrap();
         assert_eq!(n("rows_in"), n("rows_out") + n("rows_rejected"), "{}", s["id"]);
     }
-    let docs = read_parquet(&p.latest("quarterly_inventory").join("transactions_cny.parquet"));
+    let docs = read_parquet(&example_run().join("transactions_cny.parquet"));
     assert_eq!(docs.column("amount_cny").unwrap().null_count(), 0);
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Project, repo, stderr, tally};
+use crate::util::{Project, example_manifest, example_run, repo, stderr, tally};
 
 /// `tally eval --json` on a run directory.
 fn evaluate(truth: &std::path::Path, run: &std::path::Path) -> Value {
@@ -18,15 +18,12 @@ fn read(path: std::path::PathBuf) -> Vec<u8> {
 
 #[test]
 fn committed_sample_meets_the_accuracy_bar() {
-    let project = Project::new();
-    project.run_example();
-    let run = project.latest("quarterly_inventory");
-    let e = evaluate(&repo().join("sample_data/truth.csv"), &run);
+    let e = evaluate(&repo().join("sample_data/truth.csv"), example_run());
     println!("committed sample: {e}");
     assert!(e["precision"].as_f64().unwrap() >= 0.98, "{e}");
     assert!(e["recall"].as_f64().unwrap() >= 0.95, "{e}");
 
-    let manifest = project.manifest("quarterly_inventory");
+    let manifest = example_manifest();
     let dedup = manifest["stages"].as_array().unwrap().iter().find(|s| s["kind"] == "dedup").unwrap();
     let report = &dedup["report"];
     // Row conservation: every cleaned record is in the map exactly once.
@@ -43,8 +40,7 @@ fn committed_sample_meets_the_accuracy_bar() {
 #[test]
 fn reruns_are_byte_identical_and_a_saved_model_scores_the_same() {
     let project = Project::new();
-    project.run_example();
-    let first = project.latest("quarterly_inventory");
+    let first = example_run();
     project.run_example();
     let second = project.latest("quarterly_inventory");
     assert_ne!(first, second);

@@ -2,7 +2,9 @@
 
 mod check;
 mod clean;
+mod contract;
 mod dedup;
+mod golden;
 mod malformed;
 mod pipelines;
 mod util;

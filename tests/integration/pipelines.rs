@@ -85,9 +85,7 @@ fn every_run_gets_its_own_directory_and_latest_moves() {
 /// planted row; the run must reject exactly those rows, with those reasons.
 #[test]
 fn committed_sample_rejects_exactly_the_planted_rows() {
-    let p = Project::new();
-    p.run_example();
-    let m = p.manifest("quarterly_inventory");
+    let m = example_manifest();
     for input in m["inputs"].as_array().unwrap() {
         let n = |k: &str| input[k].as_u64().unwrap();
         assert_eq!(n("rows_read"), n("rows_accepted") + n("rows_rejected"), "{}", input["source"]);
@@ -102,13 +100,13 @@ fn committed_sample_rejects_exactly_the_planted_rows() {
 
     // The CRM stores some phones as numbers: read as the digits typed (not 1.38E10),
     // every one of them cleans to a valid number.
-    let customers = read_parquet(&p.latest("quarterly_inventory").join("customers_flagged.parquet"));
+    let customers = read_parquet(&example_run().join("customers_flagged.parquet"));
     let crm = customers.lazy().filter(col("source_system").eq(lit("crm"))).collect().unwrap();
     let phones = crm.column("phone").unwrap().str().unwrap().iter().flatten().count();
     let invalid = crm.column("phone_invalid").unwrap().bool().unwrap().sum().unwrap_or(0);
     assert!(phones > 1000 && invalid == 0, "{phones} phones, {invalid} invalid");
 
-    let rejects = read_parquet(&p.latest("quarterly_inventory").join("rejects.parquet"));
+    let rejects = read_parquet(&example_run().join("rejects.parquet"));
     let erp_rejects = rejects.lazy().filter(col("source").eq(lit("erp_customers"))).collect().unwrap();
     let count = |reason: &str| {
         erp_rejects.column("reason").unwrap().str().unwrap().iter().filter(|r| *r == Some(reason)).count() as u64

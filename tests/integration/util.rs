@@ -54,6 +54,25 @@ impl Project {
     }
 }
 
+/// The run directory of one run of the example pipeline on the committed sample,
+/// shared by every test that only reads its outputs.
+pub fn example_run() -> &'static Path {
+    static RUN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("example-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
+        let run = tally(&["run", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        std::fs::canonicalize(out.join("quarterly_inventory/latest")).unwrap()
+    })
+}
+
+/// The shared example run's manifest.
+pub fn example_manifest() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(example_run().join("manifest.json")).unwrap()).unwrap()
+}
+
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -76,4 +95,12 @@ pub fn customers_pipeline(name: &str, file: &str, extra: &str) -> String {
 pub fn read_parquet(path: &Path) -> polars::prelude::DataFrame {
     use polars::prelude::*;
     ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+}
+
+/// Asserts that `tally check`'s output reports `message` at `file:line:column`.
+pub fn assert_reported(err: &str, message: &str, file: &Path, line: u32, column: u32) {
+    let i = err.find(&format!("error: {message}")).unwrap_or_else(|| panic!("no '{message}' in:\n{err}"));
+    let place = format!("--> {}:{line}:{column}", file.display());
+    let next = err[i..].find("--> ").unwrap_or_else(|| panic!("no position for '{message}':\n{err}"));
+    assert!(err[i + next..].starts_with(&place), "'{message}' not at {line}:{column}:\n{err}");
 }

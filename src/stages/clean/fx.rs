@@ -31,6 +31,9 @@ fn default_currency() -> String {
     "currency".to_string()
 }
 
+/// The columns a rate table must have.
+pub const RATE_COLUMNS: [&str; 4] = ["rate_date", "from_currency", "to_currency", "rate"];
+
 /// Decimals kept of a rate.
 const RATE_SCALE: usize = 6;
 

@@ -20,12 +20,16 @@ mod stage;
 mod summary;
 
 use indexmap::IndexMap;
+use polars::prelude::{DataFrame, LazyFrame, PolarsResult, Schema, lit};
 use serde::Deserialize;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Spanned;
 
-use super::sql;
+use super::{
+    BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+};
 use crate::config::yaml::Doc;
 use crate::diag::Diagnostic;
+use crate::run::RunContext;
 pub use fx::ConvertCurrency;
 use normalize::{Kind, Normalizer};
 
@@ -33,7 +37,7 @@ use normalize::{Kind, Normalizer};
 #[serde(deny_unknown_fields)]
 pub struct CleanConfig {
     pub input: String,
-    pub output: String,
+    pub output: Spanned<String>,
     /// Columns to clean, each with its normalizer; other columns pass through.
     pub columns: IndexMap<String, ColumnConfig>,
     /// Boolean columns derived from SQL predicates over the cleaned columns, e.g.
@@ -135,50 +139,107 @@ impl ColumnConfig {
     }
 }
 
+/// The compiled stage: the validated columns and the compiled flags.
+pub struct Clean {
+    inputs: Vec<Input>,
+    output: String,
+    columns: IndexMap<String, ColumnConfig>,
+    flags: Vec<(String, Sql)>,
+}
+
 impl CleanConfig {
+    pub fn build(self, cx: &BuildContext) -> Result<Clean, Vec<Diagnostic>> {
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
+        for (name, c) in &self.columns {
+            c.validate(cx.doc, name).into_iter().for_each(|x| d.push(x));
+        }
+        if self.columns.is_empty() {
+            d.push(cx.error(None, format!("clean '{}': `columns` names no column", self.output.value)));
+        }
+        let flags: Vec<_> =
+            self.flag.iter().filter_map(|(name, e)| Some((name.clone(), d.take(Sql::compile(cx, e))?))).collect();
+        // The input table, then each rate table a conversion names.
+        let mut inputs = vec![Input::rows(&self.input)];
+        for c in self.columns.values() {
+            if let Some(fx) = &c.convert_currency
+                && !inputs.iter().any(|i| i.table == fx.value.rates)
+            {
+                inputs.push(Input::lookup(&fx.value.rates));
+            }
+        }
+        d.finish(|| Clean { inputs, output: output.expect("checked"), columns: self.columns, flags })
+    }
+}
+
+impl Clean {
+    /// Adds the flag columns; a null predicate is false.
+    fn flagged(&self, lf: LazyFrame) -> LazyFrame {
+        if self.flags.is_empty() {
+            return lf;
+        }
+        lf.with_columns(
+            self.flags.iter().map(|(n, e)| e.expr.clone().fill_null(lit(false)).alias(n.as_str())).collect::<Vec<_>>(),
+        )
+    }
+
     /// Columns converted to a base currency, with their settings.
     fn conversions(&self) -> impl Iterator<Item = (&String, &ColumnConfig, &ConvertCurrency)> {
         self.columns.iter().filter_map(|(n, c)| c.convert_currency.as_ref().map(|fx| (n, c, &fx.value)))
     }
 }
 
-impl super::Stage for CleanConfig {
-    /// The input table, then each rate table a conversion names.
-    fn inputs(&self) -> Vec<&str> {
-        let mut inputs = vec![self.input.as_str()];
-        for (_, _, fx) in self.conversions() {
-            if !inputs.contains(&fx.rates.as_str()) {
-                inputs.push(&fx.rates);
-            }
-        }
-        inputs
+/// The working column holding a cleaned column's raw value.
+fn raw_name(column: &str) -> String {
+    format!("__raw_{column}")
+}
+
+/// The working column holding a cleaned column's failure code.
+fn error_name(column: &str) -> String {
+    format!("__error_{column}")
+}
+
+impl Stage for Clean {
+    fn kind(&self) -> &'static str {
+        "clean"
+    }
+
+    fn inputs(&self) -> &[Input] {
+        &self.inputs
     }
 
     fn output(&self) -> &str {
         &self.output
     }
 
-    fn row_inputs(&self) -> usize {
-        1
-    }
-
-    fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
-        let mut diags: Vec<Diagnostic> = self.columns.iter().flat_map(|(name, c)| c.validate(doc, name)).collect();
-        diags.extend(self.flag.values().filter_map(|e| sql(doc, e).err()));
-        if self.columns.is_empty() {
-            diags.push(doc.at(at, format!("clean '{}': `columns` names no column", self.output)));
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        let mut read: Vec<(String, Option<serde_saphyr::Location>)> =
+            self.columns.iter().map(|(n, c)| (n.clone(), Some(c.normalize.referenced))).collect();
+        for (_, _, fx) in self.conversions() {
+            read.extend([fx.on.clone(), fx.currency.clone()].map(|c| (c, None)));
         }
-        diags
+        let mut problems = require(&inputs[0], read.iter().map(|(n, at)| (n.as_str(), *at)));
+        for (i, input) in self.inputs.iter().enumerate().skip(1) {
+            let wanted = fx::RATE_COLUMNS.map(|c| (c, None));
+            problems.extend(require(&inputs[i], wanted).into_iter().map(|mut p| {
+                p.message = format!("rate table '{}': {}", input.table, p.message);
+                p
+            }));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // Flags read the cleaned columns.
+        let cleaned = stage::plan(self, empty_frames(inputs)).map_err(|e| vec![Problem::plan(None, &e)])?;
+        let flag_columns: Vec<_> = self.flags.iter().flat_map(|(_, e)| e.columns()).collect();
+        let missing = require(&planned_schema(Ok(cleaned.clone()))?, flag_columns.iter().map(|(n, at)| (n.as_str(), *at)));
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        Ok(vec![planned_schema(Ok(self.flagged(cleaned)))?])
     }
 
-    fn plan(
-        &self,
-        inputs: Vec<polars::prelude::LazyFrame>,
-    ) -> polars::prelude::PolarsResult<polars::prelude::LazyFrame> {
-        stage::plan(self, inputs)
-    }
-
-    fn run(&self, inputs: Vec<polars::prelude::DataFrame>) -> polars::prelude::PolarsResult<super::StageOutput> {
+    fn run(&self, inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
         stage::run(self, inputs)
     }
 }

@@ -7,28 +7,20 @@ use rayon::prelude::*;
 
 use super::fx::fx_error_name;
 use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
-use super::{CleanConfig, OnInvalid, summary};
-use crate::load::values::{parse_date, parse_decimal};
+use super::{Clean, OnInvalid, error_name, raw_name, summary};
 use crate::rejects::{self, Origin};
-use crate::stages::{Stage, StageOutput};
+use crate::stages::StageOutput;
+use crate::values::{parse_date, parse_decimal};
 
 const INPUT_ROW: &str = "__input_row";
-
-pub fn raw_name(column: &str) -> String {
-    format!("__raw_{column}")
-}
-
-pub fn error_name(column: &str) -> String {
-    format!("__error_{column}")
-}
 
 fn struct_name(column: &str) -> String {
     format!("__cleaned_{column}")
 }
 
-/// `inputs` are the stage's inputs in the order of `CleanConfig::inputs`.
-pub fn plan(config: &CleanConfig, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-    let mut inputs = config.inputs().into_iter().zip(inputs);
+/// The cleaned columns, without flags; `inputs` in the order of the stage's inputs.
+pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
+    let mut inputs = config.inputs.iter().map(|i| i.table.as_str()).zip(inputs);
     let (_, lf) = inputs.next().expect("the input table comes first");
     let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
@@ -61,14 +53,6 @@ pub fn plan(config: &CleanConfig, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFr
     for (name, cc, fx) in config.conversions() {
         let Normalizer::Money { scale } = cc.normalizer() else { continue };
         lf = fx.apply(lf, lookups[fx.rates.as_str()].clone(), name, scale)?;
-    }
-    if !config.flag.is_empty() {
-        let flags = config
-            .flag
-            .iter()
-            .map(|(name, e)| Ok(polars::sql::sql_expr(&e.value)?.fill_null(lit(false)).alias(name.as_str())))
-            .collect::<PolarsResult<Vec<_>>>()?;
-        lf = lf.with_columns(flags);
     }
     Ok(lf)
 }
@@ -123,11 +107,11 @@ fn typed_values(outcomes: &[Option<Outcome>], n: Normalizer) -> Series {
     }
 }
 
-pub fn run(config: &CleanConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     let input_columns: Vec<String> = inputs[0].get_column_names().iter().map(|c| c.to_string()).collect();
     let mut lazy: Vec<LazyFrame> = inputs.into_iter().map(DataFrame::lazy).collect();
     lazy[0] = lazy[0].clone().with_row_index(INPUT_ROW, Some(1));
-    let full = plan(config, lazy)?.collect()?;
+    let full = config.flagged(plan(config, lazy)?).collect()?;
     let (summary_table, report) = summary::summarize(config, &full)?;
 
     // (column, working column of its failure code, reason prefix) of every check that rejects.
@@ -140,13 +124,16 @@ pub fn run(config: &CleanConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         .collect();
     let rejected =
         rejecting.iter().map(|(_, e, _)| col(e.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
-    let origin =
-        Origin { stage: format!("clean:{}", config.output), source: config.input.clone(), file: String::new() };
+    let origin = Origin {
+        stage: format!("clean:{}", config.output),
+        source: config.inputs[0].table.clone(),
+        file: String::new(),
+    };
     let record = record(config, &input_columns);
     let entries: Vec<LazyFrame> = rejecting
         .iter()
         .map(|(c, error, prefix)| {
-            let normalize = format!("{:?}", config.columns[*c].normalize.value);
+            let normalize = config.columns[*c].normalize.value.name();
             let detail = if prefix.is_empty() {
                 "cannot convert to the base currency".to_string()
             } else {
@@ -175,12 +162,12 @@ pub fn run(config: &CleanConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let working: Vec<String> =
         full.get_column_names().iter().filter(|c| c.starts_with("__")).map(|c| c.to_string()).collect();
     let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
-    let sheets = vec![("cleaning_summary".into(), summary_table)];
-    Ok(StageOutput { table, rejects, report: Some(report), sheets, ..Default::default() })
+    let sheets = vec![(format!("{}_cleaning", config.output), summary_table)];
+    Ok(StageOutput { tables: vec![table], rejects, report: Some(report), sheets, ..Default::default() })
 }
 
 /// The input row as it came in, for the rejects: cleaned columns by their raw values.
-fn record(config: &CleanConfig, input_columns: &[String]) -> Expr {
+fn record(config: &Clean, input_columns: &[String]) -> Expr {
     rejects::record(input_columns.iter().map(|c| {
         let source = if config.columns.contains_key(c) { col(raw_name(c)) } else { col(c.as_str()) };
         (c.as_str(), source)

@@ -1,11 +1,10 @@
 //! What cleaning did, per column: values seen, changed, emptied, failed, and the most
-//! common failures with examples. Goes to the manifest and to a `cleaning_summary` sheet.
+//! common failures with examples. Goes to the manifest and to an `<output>_cleaning` sheet.
 
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::CleanConfig;
-use super::stage::{error_name, raw_name};
+use super::{Clean, error_name, raw_name};
 
 /// How many failure reasons, and examples of each, are listed.
 const TOP_REASONS: usize = 5;
@@ -29,7 +28,7 @@ struct Failure {
     examples: Vec<String>,
 }
 
-pub fn summarize(config: &CleanConfig, full: &DataFrame) -> PolarsResult<(DataFrame, serde_json::Value)> {
+pub fn summarize(config: &Clean, full: &DataFrame) -> PolarsResult<(DataFrame, serde_json::Value)> {
     let mut summaries = Vec::new();
     // All columns' counts in one pass over the frame.
     let counts = full
@@ -62,7 +61,7 @@ pub fn summarize(config: &CleanConfig, full: &DataFrame) -> PolarsResult<(DataFr
         };
         summaries.push(ColumnSummary {
             column: name.clone(),
-            normalize: format!("{:?}", cc.normalize.value),
+            normalize: cc.normalize.value.name().to_string(),
             values: n("values")?,
             changed: n("changed")?,
             emptied: n("emptied")?,
@@ -71,9 +70,9 @@ pub fn summarize(config: &CleanConfig, full: &DataFrame) -> PolarsResult<(DataFr
         });
     }
     let flags: Vec<(String, u64)> = config
-        .flag
-        .keys()
-        .map(|f| Ok((f.clone(), full.column(f)?.bool()?.sum().unwrap_or(0) as u64)))
+        .flags
+        .iter()
+        .map(|(f, _)| Ok((f.clone(), full.column(f)?.bool()?.sum().unwrap_or(0) as u64)))
         .collect::<PolarsResult<_>>()?;
     let table = df! {
         "column" => summaries.iter().map(|s| s.column.as_str()).collect::<Vec<_>>(),

@@ -3,8 +3,7 @@
 
 use polars::prelude::*;
 
-use super::*;
-use crate::stages::Stage;
+use crate::stages::testing::{Built, stage, try_stage};
 
 fn input() -> DataFrame {
     df! {
@@ -17,11 +16,11 @@ fn input() -> DataFrame {
     .unwrap()
 }
 
-fn config() -> CleanConfig {
-    serde_saphyr::from_str(
+fn config() -> Built {
+    stage(
+        "clean",
         "input: raw\noutput: clean\ncolumns:\n  name: { normalize: company_name, keep_original: true }\n  phone: { normalize: phone, default_region: CN }\n  tax_id: { normalize: uscc, on_invalid: reject }\n  address: { normalize: cn_address }\nflag:\n  unreachable: \"phone IS NULL AND address IS NULL\"\n",
     )
-    .unwrap()
 }
 
 fn strings(df: &DataFrame, c: &str) -> Vec<Option<String>> {
@@ -35,7 +34,7 @@ fn s(v: &str) -> Option<String> {
 #[test]
 fn cleans_flags_and_rejects() {
     let out = config().run(vec![input()]).unwrap();
-    let t = &out.table;
+    let t = &out.tables[0];
     assert_eq!(strings(t, "id"), [s("1"), s("3"), s("4")], "row 2 has a corrupted tax id and is rejected");
     assert_eq!(strings(t, "name"), [s("字节跳动(北京)科技有限公司"), None, None]);
     assert_eq!(strings(t, "name_key"), [s("字节跳动科技"), None, None]);
@@ -66,8 +65,7 @@ fn cleans_flags_and_rejects() {
 
 #[test]
 fn plan_declares_the_output_schema_without_data() {
-    let empty = DataFrame::empty_with_schema(input().schema());
-    let schema = config().plan(vec![empty.lazy()]).unwrap().collect_schema().unwrap();
+    let schema = config().schema(&[input().schema().as_ref().clone()]);
     for c in [
         "name",
         "name_key",
@@ -86,10 +84,8 @@ fn plan_declares_the_output_schema_without_data() {
 
 #[test]
 fn keep_is_refused_for_typed_columns() {
-    let doc_text = "input: a\noutput: b\ncolumns:\n  d: { normalize: date, on_invalid: keep }\n";
-    let c: CleanConfig = serde_saphyr::from_str(doc_text).unwrap();
-    let doc = crate::config::yaml::Doc::new(std::path::Path::new("p.yaml"), doc_text);
-    let diags = Stage::validate(&c, &doc, &serde_saphyr::Location::UNKNOWN);
+    let body = "input: a\noutput: b\ncolumns:\n  d: { normalize: date, on_invalid: keep }\n";
+    let diags = try_stage("clean", body).err().unwrap();
     assert_eq!(diags.len(), 1);
     assert!(diags[0].message.contains("on_invalid: keep"), "{}", diags[0]);
 }
@@ -115,13 +111,14 @@ fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
     .with_column(col("rate").cast(DataType::Decimal(18, 6)))
     .collect()
     .unwrap();
-    let config: CleanConfig = serde_saphyr::from_str(
+    let config = stage(
+        "clean",
         "input: docs\noutput: docs_cny\ncolumns:\n  amount:\n    normalize: money\n    convert_currency: { to: CNY, rates: fx, on: doc_date }\n",
-    )
-    .unwrap();
-    assert_eq!(config.inputs(), ["docs", "fx"]);
+    );
+    let inputs: Vec<_> = config.0.inputs().iter().map(|i| (i.table.as_str(), i.role)).collect();
+    assert_eq!(inputs, [("docs", crate::stages::Role::Rows), ("fx", crate::stages::Role::Lookup)]);
     let out = config.run(vec![rows, rates]).unwrap();
-    let t = &out.table;
+    let t = &out.tables[0];
     let text = |c: &str| {
         t.column(c)
             .unwrap()

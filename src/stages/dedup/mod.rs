@@ -15,22 +15,23 @@ mod explain;
 mod golden;
 mod model;
 mod run;
+mod schema;
 
 #[cfg(test)]
 mod tests;
 
 pub use compare::Method;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 use polars::prelude::*;
 use serde::Deserialize;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Spanned;
 
-use super::{Stage, StageOutput};
-use crate::config::yaml::Doc;
+use super::{BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, require};
 use crate::diag::Diagnostic;
+use crate::run::RunContext;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +45,7 @@ pub struct DedupConfig {
     pub right: Option<String>,
     /// The golden records; the cluster map, scored pairs, review queue and lineage are
     /// the tables `<output>_map`, `_pairs`, `_review` and `_lineage`.
-    pub output: String,
+    pub output: Spanned<String>,
     /// The record id, unique within a source.
     pub id: String,
     /// Which system a record came from. In link mode it defaults to the table's name.
@@ -76,6 +77,10 @@ pub struct DedupConfig {
     /// A model file written by an earlier run, used instead of training.
     #[serde(default)]
     pub model: Option<PathBuf>,
+    /// Where to save the trained model for later runs' `model:`. Written only when the
+    /// run succeeds (a deferred effect); the run directory always has a copy.
+    #[serde(default)]
+    pub save_model: Option<PathBuf>,
     #[serde(default)]
     pub training: Training,
     /// Extra columns shown for both records in the pairs and review tables.
@@ -151,34 +156,27 @@ fn default_seed() -> u64 {
     42
 }
 
-/// The side tables, by suffix of the output's name.
-const SIDE_TABLES: [&str; 4] = ["map", "pairs", "review", "lineage"];
+/// The ports: `<output>_map`, `_pairs`, `_review`, `_lineage`.
+const PORTS: [&str; 4] = ["map", "pairs", "review", "lineage"];
 
 impl DedupConfig {
-    fn side_table(&self, suffix: &str) -> String {
-        format!("{}_{suffix}", self.output)
-    }
-
     /// The source column of the records: configured, or in link mode the table name.
     fn source_column(&self) -> Option<&str> {
         self.source.as_deref().or(self.left.as_ref().map(|_| LINK_SOURCE))
     }
 
-    /// Resolves the model path against the pipeline file's folder.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        if let Some(model) = &mut self.model {
-            *model = base.join(&*model);
-        }
-    }
-
-    fn compiled_rules(&self) -> PolarsResult<Vec<blocking::Rule>> {
+    fn compiled_rules(&self, cx: &BuildContext, d: &mut Diagnostics) -> Vec<blocking::Rule> {
         let exact =
             self.exact_keys.iter().map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![col(k.as_str())]));
-        let rules = self.blocking.iter().map(|keys| {
-            let exprs = keys.iter().map(polars::sql::sql_expr).collect::<PolarsResult<Vec<_>>>()?;
-            Ok(blocking::Rule::new(keys.join(" + "), exprs))
+        let rules = self.blocking.iter().filter_map(|keys| {
+            let exprs = keys.iter().map(polars::sql::sql_expr).collect::<PolarsResult<Vec<_>>>();
+            let exprs = exprs.map_err(|e| {
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                cx.error(None, format!("dedup '{}': blocking rule {keys:?} is not columns or SQL: {first}", self.output.value))
+            });
+            Some(blocking::Rule::new(keys.join(" + "), d.take(exprs)?))
         });
-        exact.map(Ok).chain(rules).collect()
+        exact.chain(rules).collect()
     }
 
     fn survivorship(&self) -> Result<golden::Survivorship, String> {
@@ -214,28 +212,58 @@ impl DedupConfig {
     }
 }
 
+/// The compiled stage: rules, survivorship and cannot-link predicates compiled once,
+/// model paths resolved against the pipeline's folder.
+pub struct Dedup {
+    config: DedupConfig,
+    inputs: Vec<Input>,
+    output: String,
+    rules: Vec<blocking::Rule>,
+    survivorship: golden::Survivorship,
+    cannot_link: Vec<Sql>,
+    model: Option<PathBuf>,
+    save_model: Option<PathBuf>,
+}
+
 /// The source column added in link mode: which of the two tables a record came from.
 const LINK_SOURCE: &str = "table";
 
-impl Stage for DedupConfig {
-    fn inputs(&self) -> Vec<&str> {
-        match (&self.input, &self.left, &self.right) {
-            (Some(i), _, _) => vec![i.as_str()],
-            (None, Some(l), Some(r)) => vec![l.as_str(), r.as_str()],
-            _ => Vec::new(),
+impl DedupConfig {
+    pub fn build(self, cx: &BuildContext) -> Result<Dedup, Vec<Diagnostic>> {
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
+        for p in self.problems() {
+            d.push(cx.error(None, format!("dedup '{}': {p}", self.output.value)));
         }
+        let rules = self.compiled_rules(cx, &mut d);
+        let survivorship = d.take(self.survivorship().map_err(|p| cx.error(None, format!("dedup '{}': {p}", self.output.value))));
+        let cannot_link: Vec<Sql> = self.cannot_link.iter().filter_map(|r| d.take(Sql::compile(cx, r))).collect();
+        let inputs = match (&self.input, &self.left, &self.right) {
+            (Some(i), _, _) => vec![Input::rows(i)],
+            (None, Some(l), Some(r)) => vec![Input::rows(l), Input::rows(r)],
+            _ => Vec::new(),
+        };
+        let model = self.model.as_deref().map(|p| cx.path(p));
+        if let Some(path) = &model
+            && !path.is_file()
+        {
+            d.push(cx.error(None, format!("dedup '{}': model file not found: {}", self.output.value, path.display())));
+        }
+        let save_model = self.save_model.as_deref().map(|p| cx.path(p));
+        d.finish(|| Dedup {
+            inputs,
+            output: output.expect("checked"),
+            rules,
+            survivorship: survivorship.expect("checked"),
+            cannot_link,
+            model,
+            save_model,
+            config: self,
+        })
     }
 
-    fn output(&self) -> &str {
-        &self.output
-    }
-
-    fn side_outputs(&self) -> Vec<String> {
-        SIDE_TABLES.iter().map(|s| self.side_table(s)).collect()
-    }
-
-    fn validate(&self, doc: &Doc, at: &Location) -> Vec<Diagnostic> {
-        let name = &self.output;
+    /// Problems of the config that need no schema.
+    fn problems(&self) -> Vec<String> {
         let mut problems: Vec<String> = Vec::new();
         match (&self.input, &self.left, &self.right) {
             (None, Some(l), Some(r)) if l == r => problems.push("`left` and `right` must be two tables".into()),
@@ -244,11 +272,6 @@ impl Stage for DedupConfig {
         }
         if self.blocking.is_empty() && self.exact_keys.is_empty() {
             problems.push("`blocking` needs at least one rule (or give `exact_keys`)".into());
-        }
-        for key in self.blocking.iter().flatten() {
-            if let Err(e) = polars::sql::sql_expr(key) {
-                problems.push(format!("blocking key '{key}' is not a column or SQL expression: {e}"));
-            }
         }
         if self.blocking.iter().any(Vec::is_empty) {
             problems.push("a blocking rule needs at least one key".into());
@@ -279,29 +302,48 @@ impl Stage for DedupConfig {
         if !(0.0 < t.review && t.review <= t.link && t.link <= 1.0) {
             problems.push("threshold: need 0 < review <= match <= 1 (they are probabilities)".into());
         }
-        if let Err(e) = self.survivorship() {
-            problems.push(e);
-        }
         if self.max_block_size < 2 {
             problems.push("max_block_size must be at least 2".into());
         }
-        let mut diags: Vec<Diagnostic> =
-            problems.into_iter().map(|p| doc.at(at, format!("dedup '{name}': {p}"))).collect();
-        for rule in &self.cannot_link {
-            if let Err(d) = super::sql(doc, rule) {
-                diags.push(d);
-            }
+        problems
+    }
+}
+
+impl Stage for Dedup {
+    fn kind(&self) -> &'static str {
+        "dedup"
+    }
+
+    fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    fn output(&self) -> &str {
+        &self.output
+    }
+
+    fn ports(&self) -> &'static [&'static str] {
+        &PORTS
+    }
+
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        let records = schema::records(inputs)?;
+        let mut columns = self.config.referenced_columns();
+        let keys = self.rules.iter().flat_map(|r| &r.keys);
+        columns.extend(keys.flat_map(|k| k.clone().meta().root_names()).map(|n| n.to_string()));
+        let mut problems = require(&records, columns.iter().map(|c| (c.as_str(), None)));
+        let predicates = self.cannot_link.iter().flat_map(Sql::columns);
+        let sides: Vec<(String, Option<serde_saphyr::Location>)> = predicates
+            .filter_map(|(n, at)| Some((n.strip_suffix("_l").or_else(|| n.strip_suffix("_r"))?.to_string(), at)))
+            .collect();
+        problems.extend(require(&records, sides.iter().map(|(n, at)| (n.as_str(), *at))));
+        if !problems.is_empty() {
+            return Err(problems);
         }
-        diags
+        Ok(schema::outputs(self, &records))
     }
 
-    /// Runs the stage: at check time on empty frames, which checks every column it reads.
-    fn plan(&self, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-        let frames = inputs.into_iter().map(LazyFrame::collect).collect::<PolarsResult<Vec<_>>>()?;
-        Ok(self.run(frames)?.table.lazy())
-    }
-
-    fn run(&self, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+    fn run(&self, inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
         run::run(self, inputs)
     }
 }

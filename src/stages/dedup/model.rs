@@ -248,7 +248,8 @@ pub fn estimate_u(
     samples: usize,
     seed: u64,
 ) -> Vec<Vec<f64>> {
-    let mut rng = crate::sample::rng(seed);
+    // ChaCha is stable across platforms and rand versions, so a seed gives one model.
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
     let (a_range, b_range) = match link_split {
         Some(s) => (0..s as usize, s as usize..records),
         None => (0..records, 0..records),

@@ -15,9 +15,9 @@ use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
 use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
-use super::{DedupConfig, LINK_SOURCE};
+use super::{Dedup, DedupConfig, LINK_SOURCE};
 use crate::rejects::{self, Origin};
-use crate::stages::StageOutput;
+use crate::stages::{Effect, Finding, Severity, Sql, StageOutput};
 
 /// Times each phase for the report.
 struct Phases(Vec<(&'static str, f64)>, Instant);
@@ -29,7 +29,8 @@ impl Phases {
     }
 }
 
-pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+    let config = &dedup.config;
     let mut phases = Phases(Vec::new(), Instant::now());
     let all = records(config, inputs)?;
     // Every column the config names must exist; Polars' error names the missing one.
@@ -48,8 +49,8 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     let source = config.source_column();
     phases.done("prepare");
 
-    let rules = config.compiled_rules()?;
-    let found = candidates(&records, &rules, config.max_block_size, link_split)?;
+    let rules = &dedup.rules;
+    let found = candidates(&records, rules, config.max_block_size, link_split)?;
     let pair_count = found.left.len();
     phases.done("blocking");
 
@@ -66,9 +67,9 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     phases.done("comparing");
 
     let rule_labels: Vec<String> = rules.iter().map(|r| r.label.clone()).collect();
-    let model = match &config.model {
+    let model = match &dedup.model {
         Some(path) => load_model(path, &comparisons, &rule_labels)?,
-        None => train(config, &comparisons, &rules, records.height(), link_split, (&levels, &found.rule)),
+        None => train(config, &comparisons, rules, records.height(), link_split, (&levels, &found.rule)),
     };
     phases.done("training");
 
@@ -89,13 +90,12 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
     // The pairs by input row, for everything that reads the records table.
     let input_rows = |side: &[u32]| side.par_iter().map(|&p| found.order[p as usize]).collect::<Vec<_>>();
     let (left_rows, right_rows) = (input_rows(&found.left), input_rows(&found.right));
-    let clustering = clusters(config, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
+    let clustering = clusters(config, &dedup.cannot_link, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
     let columns: Vec<String> = record_columns(&records);
-    let survivorship = config.survivorship().map_err(|e| polars_err!(ComputeError: "{e}"))?;
-    let (golden_records, lineage) = golden(&clustered, &columns, &survivorship, source, &config.id)?;
+    let (golden_records, lineage) = golden(&clustered, &columns, &dedup.survivorship, source, &config.id)?;
     phases.done("survivorship");
 
     let mut map_columns = vec![col(config.id.as_str())];
@@ -146,22 +146,28 @@ pub fn run(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<StageOu
         },
         "seconds": phases.0.iter().map(|(phase, seconds)| json!({ "phase": phase, "seconds": seconds })).collect::<Vec<_>>(),
     });
-    let model_file = format!("{}_model.json", config.output);
+    let output = &dedup.output;
+    let model_json = serde_json::to_vec_pretty(&model).expect("a model serializes");
+    let mut findings = Vec::new();
+    if !found.skipped.is_empty() {
+        let message = format!(
+            "skipped {} blocks over max_block_size ({}); their pairs were not compared (see blocks_skipped in the report)",
+            found.skipped.len(),
+            config.max_block_size
+        );
+        findings.push(Finding::new(Severity::Warn, "blocks_skipped", message));
+    }
     Ok(StageOutput {
-        table: golden_records,
+        tables: vec![golden_records, map, pairs, review, lineage],
         rejects: rejected,
         report: Some(report),
         sheets: vec![
-            (format!("{}_model", config.output), model_table(&model)?),
-            (format!("{}_rules", config.output), rules_table(&model)?),
+            (format!("{output}_model"), model_table(&model)?),
+            (format!("{output}_rules"), rules_table(&model)?),
         ],
-        side_tables: vec![
-            (config.side_table("map"), map),
-            (config.side_table("pairs"), pairs),
-            (config.side_table("review"), review),
-            (config.side_table("lineage"), lineage),
-        ],
-        files: vec![(model_file, serde_json::to_vec_pretty(&model).expect("a model serializes"))],
+        effects: dedup.save_model.iter().map(|path| Effect { path: path.clone(), bytes: model_json.clone() }).collect(),
+        files: vec![(format!("{output}_model.json"), model_json)],
+        findings,
     })
 }
 
@@ -183,12 +189,13 @@ fn decide(config: &DedupConfig, rules: &[u8], weights: &[f64]) -> Vec<Decision> 
 /// links and reviews those rules refused.
 fn clusters(
     config: &DedupConfig,
+    cannot_link: &[Sql],
     records: &DataFrame,
     (left, right): (&[u32], &[u32]),
     weights: &[f64],
     decisions: &mut [Decision],
 ) -> PolarsResult<Clustering> {
-    let forbid = Forbidden::new(config, records)?;
+    let forbid = Forbidden::new(config, cannot_link, records)?;
     let review: Vec<usize> = (0..decisions.len()).filter(|&i| decisions[i] == Decision::Review).collect();
     let pick = |side: &[u32], of: &[usize]| of.iter().map(|&i| side[i]).collect::<Vec<_>>();
     let barred = forbid.check(&pick(left, &review), &pick(right, &review))?;
@@ -242,8 +249,8 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
         .filter(missing.clone().or(repeated.clone()))
         .select(rejects::entry(
             &Origin {
-                stage: format!("dedup:{}", config.output),
-                source: crate::stages::Stage::inputs(config).join("+"),
+                stage: format!("dedup:{}", config.output.value),
+                source: [&config.input, &config.left, &config.right].into_iter().flatten().cloned().collect::<Vec<_>>().join("+"),
                 file: String::new(),
             },
             col("__input_row"),
@@ -344,7 +351,7 @@ struct Forbidden<'a> {
 }
 
 impl<'a> Forbidden<'a> {
-    fn new(config: &DedupConfig, records: &'a DataFrame) -> PolarsResult<Forbidden<'a>> {
+    fn new(config: &DedupConfig, cannot_link: &[Sql], records: &'a DataFrame) -> PolarsResult<Forbidden<'a>> {
         let keep_apart: Vec<String> = match &config.keep_apart {
             Some(columns) => columns.clone(),
             None => {
@@ -355,9 +362,7 @@ impl<'a> Forbidden<'a> {
             .iter()
             .map(|c| col(format!("{c}_l").as_str()).eq_missing(col(format!("{c}_r").as_str())).not())
             .collect();
-        for rule in &config.cannot_link {
-            predicates.push(polars::sql::sql_expr(&rule.value)?.fill_null(lit(false)));
-        }
+        predicates.extend(cannot_link.iter().map(|rule| rule.expr.clone().fill_null(lit(false))));
         let mut columns: Vec<String> = predicates
             .iter()
             .flat_map(|p| p.clone().meta().root_names())

@@ -7,8 +7,8 @@ use super::golden::Rule;
 use super::model::{ComparisonModel, Model, RuleModel, Training, fit, patterns};
 use super::*;
 
-fn config(yaml: &str) -> DedupConfig {
-    serde_saphyr::from_str(yaml).unwrap()
+fn config(yaml: &str) -> crate::stages::testing::Built {
+    crate::stages::testing::stage("dedup", yaml.trim_start_matches('\n'))
 }
 
 /// Company records as the clean stage leaves them: name key and branch, phone, address.
@@ -46,8 +46,9 @@ survivorship:
   name_key: source_priority([crm, erp])
 ";
 
-fn table<'a>(out: &'a StageOutput, suffix: &str) -> &'a DataFrame {
-    &out.side_tables.iter().find(|(n, _)| n.ends_with(suffix)).unwrap().1
+/// A port's table: `map`, `pairs`, `review` or `lineage`.
+fn table<'a>(out: &'a StageOutput, port: &str) -> &'a DataFrame {
+    &out.tables[1 + PORTS.iter().position(|p| *p == port).unwrap()]
 }
 
 fn texts(df: &DataFrame, column: &str) -> Vec<String> {
@@ -91,7 +92,7 @@ fn em_recovers_known_m_u_and_prior() {
     let m = [vec![0.85, 0.1, 0.05], vec![0.9, 0.1], vec![0.6, 0.25, 0.1, 0.05]];
     let u = [vec![0.05, 0.15, 0.8], vec![0.1, 0.9], vec![0.02, 0.08, 0.2, 0.7]];
     let prior = 0.3;
-    let mut rng = crate::sample::rng(1);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
     let pairs = 200_000;
     let mut levels = Vec::with_capacity(pairs * 3);
     for _ in 0..pairs {
@@ -164,23 +165,23 @@ fn cannot_link_splits_a_chain_at_its_weakest_link() {
 #[test]
 fn merges_duplicates_keeps_branches_and_distinct_tax_ids_apart() {
     let out = config(COMPANY_STAGE).run(vec![companies()]).unwrap();
-    let master = master_of(table(&out, "_map"));
+    let master = master_of(table(&out, "map"));
     assert_eq!(master["1"], master["2"], "same name, phone and address");
     assert_eq!(master["1"], master["3"], "one character off, same phone and address");
     assert_ne!(master["1"], master["4"], "a branch never merges with its parent");
     let without = config(&format!("{COMPANY_STAGE}keep_apart: []\n")).run(vec![companies()]).unwrap();
-    assert_eq!(master_of(table(&without, "_map"))["4"], master["1"], "only keep_apart kept the branch out");
+    assert_eq!(master_of(table(&without, "map"))["4"], master["1"], "only keep_apart kept the branch out");
     assert_ne!(master["5"], master["6"], "two different tax ids are two companies");
-    let pairs = table(&out, "_pairs");
+    let pairs = table(&out, "pairs");
     let decisions = texts(pairs, "decision");
     assert!(decisions.iter().any(|d| d == "cannot_link"), "{decisions:?}");
     // Golden records: one per cluster, name from the preferred source, the rest from the latest.
-    let golden = &out.table;
+    let golden = &out.tables[0];
     assert_eq!(golden.height(), 4);
     let merged = golden.clone().lazy().filter(col("cluster_size").eq(lit(3u32))).collect().unwrap();
     assert_eq!(merged.column("customer_id").unwrap().str().unwrap().get(0), Some("2"), "most recent record");
     assert_eq!(merged.column("systems").unwrap().str().unwrap().get(0), Some("crm,erp"));
-    let lineage = table(&out, "_lineage");
+    let lineage = table(&out, "lineage");
     assert_eq!(lineage.height(), merged.height() * companies().width());
 }
 
@@ -189,7 +190,7 @@ fn same_input_same_clusters_and_ids_stay_when_records_are_added() {
     let stage = config(COMPANY_STAGE);
     let first = stage.run(vec![companies()]).unwrap();
     let again = stage.run(vec![companies()]).unwrap();
-    assert!(table(&first, "_map").equals_missing(table(&again, "_map")));
+    assert!(table(&first, "map").equals_missing(table(&again, "map")));
 
     let extra = df! {
         "customer_id" => ["7", "8"],
@@ -203,7 +204,7 @@ fn same_input_same_clusters_and_ids_stay_when_records_are_added() {
     }
     .unwrap();
     let grown = stage.run(vec![companies().vstack(&extra).unwrap()]).unwrap();
-    let (before, after) = (master_of(table(&first, "_map")), master_of(table(&grown, "_map")));
+    let (before, after) = (master_of(table(&first, "map")), master_of(table(&grown, "map")));
     for (id, m) in &before {
         assert_eq!(&after[id], m, "record {id} kept its master id");
     }
@@ -216,7 +217,7 @@ fn every_record_appears_once_in_the_map_or_in_the_rejects() {
     let repeated = input.slice(0, 1);
     input.vstack_mut(&repeated).unwrap();
     let out = config(COMPANY_STAGE).run(vec![input.clone()]).unwrap();
-    let map = table(&out, "_map");
+    let map = table(&out, "map");
     let rejects = out.rejects.as_ref().unwrap();
     assert_eq!(map.height() + rejects.height(), input.height());
     assert_eq!(rejects.column("reason").unwrap().str().unwrap().get(0), Some("duplicate_id"));
@@ -254,11 +255,11 @@ threshold: { match: 0.9, review: 0.5 }
     );
     let (left, right) = (people.slice(0, 2), people.slice(2, 2));
     let out = stage.run(vec![left, right]).unwrap();
-    let pairs = table(&out, "_pairs");
+    let pairs = table(&out, "pairs");
     // Link mode compares across the tables only: a–c and b–c, never a–b.
     assert!(texts(pairs, "table_l").iter().all(|t| t == "crm"));
     assert!(texts(pairs, "table_r").iter().all(|t| t == "erp"));
-    let master = table(&out, "_map").column("master_id").unwrap().str().unwrap().clone();
+    let master = table(&out, "map").column("master_id").unwrap().str().unwrap().clone();
     assert_eq!(master.get(0), master.get(2), "Anna Smith and Anna Smyth, same birthday and postcode");
 }
 
@@ -293,9 +294,9 @@ threshold: { match: 0.9, review: 0.5 }
 ",
     );
     let out = stage.run(vec![records]).unwrap();
-    let master = master_of_column(table(&out, "_map"), "id");
+    let master = master_of_column(table(&out, "map"), "id");
     assert_eq!(master["1"], master["2"], "an equal tax id links whatever the names say");
-    assert_eq!(texts(table(&out, "_pairs"), "decision"), ["exact_key"]);
+    assert_eq!(texts(table(&out, "pairs"), "decision"), ["exact_key"]);
     let report = out.report.unwrap();
     assert_eq!(report["blocks_skipped"][0]["value"], "丙公司");
     assert_eq!(report["blocks_skipped"][0]["records"], 3);
@@ -327,7 +328,7 @@ training: { u_pairs: 2000 }
 ",
     );
     let out = stage.run(vec![records]).unwrap();
-    let pairs = table(&out, "_pairs");
+    let pairs = table(&out, "pairs");
     let weight_of = |name: &str| {
         let both = col("name_l").eq(lit(name)).and(col("name_r").eq(lit(name)));
         let rows = pairs.clone().lazy().filter(both).collect().unwrap();
@@ -366,6 +367,19 @@ training: { u_pairs: 20000 }
     let out = stage.run(vec![records]).unwrap();
     let rule = &out.report.as_ref().unwrap()["model"]["rules"][0];
     assert_eq!(rule["implied"], serde_json::json!(["city"]), "{rule}");
-    let weights = table(&out, "_pairs").column("city_weight").unwrap().f64().unwrap().clone();
+    let weights = table(&out, "pairs").column("city_weight").unwrap().f64().unwrap().clone();
     assert!(weights.into_no_null_iter().all(|w| w == 0.0));
+}
+
+#[test]
+fn every_port_is_declared_with_the_schema_a_run_produces() {
+    let stage = config(COMPANY_STAGE);
+    let names = stage.0.outputs();
+    assert_eq!(names, ["golden", "golden_map", "golden_pairs", "golden_review", "golden_lineage"]);
+    let declared = stage.0.schemas(&[companies().schema().as_ref().clone()]).unwrap();
+    let out = stage.run(vec![companies()]).unwrap();
+    assert_eq!(out.tables.len(), declared.len());
+    for ((name, table), schema) in names.iter().zip(&out.tables).zip(&declared) {
+        assert_eq!(table.schema().as_ref(), schema, "{name}");
+    }
 }

@@ -15,7 +15,7 @@ pub mod text;
 use polars::prelude::DataType;
 use serde::Deserialize;
 
-use crate::load::values::{parse_date, parse_decimal};
+use crate::values::{parse_date, parse_decimal};
 
 /// The result of normalizing one value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -64,6 +64,24 @@ pub enum Kind {
     Date,
     /// Amounts with currency signs and separators; the column becomes decimal(18, scale).
     Money,
+}
+
+impl Kind {
+    /// The name as written in YAML.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::CompanyName => "company_name",
+            Kind::PersonName => "person_name",
+            Kind::Phone => "phone",
+            Kind::Email => "email",
+            Kind::Uscc => "uscc",
+            Kind::ResidentId => "resident_id",
+            Kind::CnAddress => "cn_address",
+            Kind::Date => "date",
+            Kind::Money => "money",
+        }
+    }
 }
 
 /// A normalizer with its settings.

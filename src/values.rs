@@ -1,4 +1,5 @@
-//! Per-value parsers for the layouts real exports use, applied to whole columns in
+//! Per-value parsers for the layouts real exports use, shared by the loader's casts
+//! and the clean stage's normalizers, applied to whole columns in
 //! parallel with rayon. Polars can express these with regexes, but a date in five
 //! layouts took six regex passes per column; one hand-written pass is 20x faster.
 
