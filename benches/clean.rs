@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use common::{data_dir, in_child, peak_mib, size};
 use polars::prelude::*;
-use tally::sample::{SampleSpec, generate_customers};
 use tally::run::RunContext;
+use tally::sample::{SampleSpec, generate_customers};
 
 const COLUMNS: [(&str, &str); 6] = [
     ("name", "company_name"),

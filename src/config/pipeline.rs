@@ -161,7 +161,10 @@ fn unknown_top_keys(doc: &Doc) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
         .filter(|(k, _)| !TOP_KEYS.contains(&k.as_str()))
         .map(|(key, node)| {
             // A top-level key starts its line; the value's position is the fallback.
-            let line = doc.text.lines().position(|l| l.strip_prefix(key.as_str()).is_some_and(|r| r.trim_start().starts_with(':')));
+            let line = doc
+                .text
+                .lines()
+                .position(|l| l.strip_prefix(key.as_str()).is_some_and(|r| r.trim_start().starts_with(':')));
             let diag = match line {
                 Some(i) => Diagnostic::new(doc.path, i as u64 + 1, 1, format!("unknown key '{key}'")),
                 None => doc.at(&node.referenced, format!("unknown key '{key}'")),
@@ -184,9 +187,10 @@ fn resolve_source(
 ) -> Option<Source> {
     let path = clean_path(&base.join(&config.path.value));
     if !path.is_file() {
-        let found = path.parent().and_then(|dir| std::fs::read_dir(dir).ok()).map(|entries| {
-            entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect::<Vec<_>>()
-        });
+        let found = path
+            .parent()
+            .and_then(|dir| std::fs::read_dir(dir).ok())
+            .map(|entries| entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect::<Vec<_>>());
         let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
         diags.push(
             doc.at(&config.path.referenced, format!("source '{name}': file not found: {}", path.display()))

@@ -7,9 +7,9 @@
 use polars::prelude::*;
 
 use super::raw::ROW;
-use crate::values;
 use crate::config::{ColumnSpec, ColumnType, Schema};
 use crate::rejects::{self, Origin};
+use crate::values;
 
 const REJECTED: &str = "__rejected";
 

@@ -101,16 +101,13 @@ pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> R
         .filter(|(c, s)| c.required && s.is_none())
         .filter_map(|(c, _)| {
             let names = std::iter::once(&c.name).chain(&c.aliases);
-            let best = names.filter_map(|n| crate::diag::did_you_mean(n, map.unmapped.iter().map(String::as_str))).next()?;
+            let best =
+                names.filter_map(|n| crate::diag::did_you_mean(n, map.unmapped.iter().map(String::as_str))).next()?;
             Some(format!("did you mean '{best}' for '{}'?", c.name))
         })
         .collect();
     let near = if near.is_empty() { String::new() } else { format!("; {}", near.join(" ")) };
-    Err(format!(
-        "no header maps to required column {}; headers found: {}{near}",
-        missing.join(", "),
-        found.join(", ")
-    ))
+    Err(format!("no header maps to required column {}; headers found: {}{near}", missing.join(", "), found.join(", ")))
 }
 
 #[cfg(test)]

@@ -84,5 +84,8 @@ pub fn from_malformed(origin: &Origin, rows: &[MalformedRow]) -> PolarsResult<Da
         "record" => rows.iter().map(|r| r.record.as_str()).collect::<Vec<_>>(),
     }?;
     let none = || lit(NULL).cast(DataType::String);
-    frame.lazy().select(rejects::entry(origin, col("row"), None, none(), col("reason"), col("detail"), col("record"))).collect()
+    frame
+        .lazy()
+        .select(rejects::entry(origin, col("row"), None, none(), col("reason"), col("detail"), col("record")))
+        .collect()
 }

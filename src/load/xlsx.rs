@@ -61,7 +61,11 @@ pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result
         }
         other => {
             let range = other.worksheet_range(&sheet).map_err(|e| sheet_error(&e))?;
-            top = range.rows().take(HEADER_SEARCH_ROWS).map(|r| r.iter().map(|c| cell_text(c).unwrap_or_default()).collect()).collect();
+            top = range
+                .rows()
+                .take(HEADER_SEARCH_ROWS)
+                .map(|r| r.iter().map(|c| cell_text(c).unwrap_or_default()).collect())
+                .collect();
             range.start().map_or(0, |(r, _)| r as usize)
         }
     };

@@ -66,9 +66,10 @@ fn build(path: &Path, probe: bool) -> Result<Plan, Vec<Diagnostic>> {
     }
     let mut stages = Vec::new();
     for node in &pipeline.stages {
-        let built = doc.parse_node::<StageConfig>(node).map_err(|d| vec![d]).and_then(|config| {
-            config.build(&BuildContext { doc: &doc, at: node.referenced })
-        });
+        let built = doc
+            .parse_node::<StageConfig>(node)
+            .map_err(|d| vec![d])
+            .and_then(|config| config.build(&BuildContext { doc: &doc, at: node.referenced }));
         match built {
             Ok(stage) => stages.push(PlannedStage { stage, at: node.referenced, schemas: Vec::new() }),
             Err(d) => diags.extend(d),
@@ -100,7 +101,11 @@ fn build(path: &Path, probe: bool) -> Result<Plan, Vec<Diagnostic>> {
 /// Every table is produced once, every input exists, outputs exist, no cycles. When
 /// `partial`, some producers failed to build and reads of unknown tables are not
 /// reported (their cause already is).
-fn check_graph(pipeline: &Pipeline, stages: &[PlannedStage], partial: bool) -> Result<Vec<Vec<NodeId>>, Vec<Diagnostic>> {
+fn check_graph(
+    pipeline: &Pipeline,
+    stages: &[PlannedStage],
+    partial: bool,
+) -> Result<Vec<Vec<NodeId>>, Vec<Diagnostic>> {
     let doc = pipeline.doc();
     let mut diags = Vec::new();
     let mut producers: HashMap<String, NodeId> = HashMap::new();
@@ -126,8 +131,11 @@ fn check_graph(pipeline: &Pipeline, stages: &[PlannedStage], partial: bool) -> R
                 Some(&from) => edges.push((from, NodeId::Stage(s))),
                 None if partial => {}
                 None => diags.push(
-                    doc.at(&stage.at, format!("stage '{}' reads table '{}', which nothing produces", stage.id(), input.table))
-                        .suggest(&input.table, known.iter().copied()),
+                    doc.at(
+                        &stage.at,
+                        format!("stage '{}' reads table '{}', which nothing produces", stage.id(), input.table),
+                    )
+                    .suggest(&input.table, known.iter().copied()),
                 ),
             }
         }
@@ -164,7 +172,8 @@ fn derive_schemas(pipeline: &Pipeline, stages: &mut [PlannedStage], levels: &[Ve
     for id in levels.iter().flatten() {
         let NodeId::Stage(i) = *id else { continue };
         let stage = &mut stages[i];
-        let Some(inputs) = stage.stage.inputs().iter().map(|i| tables.get(&i.table).cloned()).collect::<Option<Vec<_>>>()
+        let Some(inputs) =
+            stage.stage.inputs().iter().map(|i| tables.get(&i.table).cloned()).collect::<Option<Vec<_>>>()
         else {
             continue; // an upstream node failed its check and was reported
         };

@@ -96,7 +96,10 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
         for result in results {
             match result? {
                 NodeOutput::Source(table, rejected, run, gate) => {
-                    outcome.rejects.vstack_mut(&rejected).context(|| format!("collecting rejects of '{}'", run.name))?;
+                    outcome
+                        .rejects
+                        .vstack_mut(&rejected)
+                        .context(|| format!("collecting rejects of '{}'", run.name))?;
                     outcome.findings.extend(gate);
                     produced.push(run.name.clone());
                     outcome.tables.insert(run.name.clone(), table);
@@ -104,12 +107,17 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
                 }
                 NodeOutput::Stage(output, run) => {
                     if let Some(rejected) = &output.rejects {
-                        outcome.rejects.vstack_mut(rejected).context(|| format!("collecting rejects of '{}'", run.id))?;
+                        outcome
+                            .rejects
+                            .vstack_mut(rejected)
+                            .context(|| format!("collecting rejects of '{}'", run.id))?;
                     }
                     outcome.sheets.extend(output.sheets);
                     outcome.files.extend(output.files);
                     outcome.effects.extend(output.effects);
-                    outcome.findings.extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
+                    outcome
+                        .findings
+                        .extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
                     for (t, table) in run.tables.iter().zip(output.tables) {
                         produced.push(t.table.clone());
                         outcome.tables.insert(t.table.clone(), table);
@@ -220,10 +228,7 @@ fn reject_gate(max: Option<f64>, run: &SourceRun) -> Option<Finding> {
     let (read, rejected) = (run.stats.rows_read, run.stats.rows_rejected);
     let rate = if read == 0 { 0.0 } else { rejected as f64 / read as f64 };
     let max = max.filter(|&m| rate > m)?;
-    let message = format!(
-        "{rejected} of {read} rows rejected ({:.1}%), above max_reject_rate {:.1}%",
-        rate * 100.0,
-        max * 100.0
-    );
+    let message =
+        format!("{rejected} of {read} rows rejected ({:.1}%), above max_reject_rate {:.1}%", rate * 100.0, max * 100.0);
     Some(Finding { origin: run.name.clone(), ..Finding::new(Severity::Error, "max_reject_rate", message) })
 }

@@ -45,7 +45,11 @@ pub struct EffectInfo {
 
 impl EffectInfo {
     pub fn of(effect: &Effect) -> Self {
-        EffectInfo { path: effect.path.display().to_string(), bytes: effect.bytes.len(), sha256: sha256_hex(&effect.bytes) }
+        EffectInfo {
+            path: effect.path.display().to_string(),
+            bytes: effect.bytes.len(),
+            sha256: sha256_hex(&effect.bytes),
+        }
     }
 }
 

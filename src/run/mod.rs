@@ -24,9 +24,7 @@ use crate::plan::Plan;
 use crate::rejects;
 use crate::stages::Severity;
 use crate::write::{write_parquet, write_workbook};
-use manifest::{
-    EffectInfo, InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex,
-};
+use manifest::{EffectInfo, InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
 
 pub struct RunOptions {
     pub out: PathBuf,

@@ -164,9 +164,11 @@ impl Stage for Count {
                 wanted.push(&self.config.count_column);
                 let lacking: Vec<&str> = wanted.into_iter().filter(|c| table.column(c).is_err()).collect();
                 if lacking.is_empty() {
-                    Some(table.lazy().with_columns(
-                        self.by().iter().map(|c| col(*c).cast(DataType::String)).collect::<Vec<_>>(),
-                    ))
+                    Some(
+                        table
+                            .lazy()
+                            .with_columns(self.by().iter().map(|c| col(*c).cast(DataType::String)).collect::<Vec<_>>()),
+                    )
                 } else {
                     let message = format!(
                         "the previous run's '{}' has no column {}; counts are not compared",

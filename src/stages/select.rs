@@ -6,7 +6,9 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require};
+use super::{
+    BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+};
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
 

@@ -68,10 +68,10 @@ fn check_derives_the_schemas_of_three_named_outputs_without_running() {
     assert!(!p.path("runs").exists() && !p.path("pipelines/runs").exists(), "check writes nothing");
 
     // A column the pairs table does not have is found, with the nearest one it has.
-    p.write("pipelines/p.yaml", pipeline(&stages.replace("match_probability", "match_prob"), "pair_scores"));
+    p.write("pipelines/p.yaml", pipeline(&stages.replace("match_probability", "match_probabilty"), "pair_scores"));
     let (code, err) = check(&p, "pipelines/p.yaml");
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("error: stage 'pair_scores': column 'match_prob' not found"), "{err}");
+    assert!(err.contains("error: stage 'pair_scores': column 'match_probabilty' not found"), "{err}");
     assert!(err.contains("help: did you mean 'match_probability'?"), "{err}");
 
     // And the run produces exactly those tables.
@@ -132,7 +132,10 @@ fn a_warning_is_shown_and_kept_and_an_error_finding_stops_the_run() {
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("warning: golden: skipped 1 blocks over max_block_size (2)"), "{summary}");
     let findings = p.manifest("p")["findings"].clone();
-    assert_eq!((findings[0]["severity"].as_str(), findings[0]["code"].as_str()), (Some("warn"), Some("blocks_skipped")));
+    assert_eq!(
+        (findings[0]["severity"].as_str(), findings[0]["code"].as_str()),
+        (Some("warn"), Some("blocks_skipped"))
+    );
     let good = p.latest("p");
 
     // More rejects than the gate allows: exit 3, the run kept as failed, latest unmoved.
@@ -196,7 +199,10 @@ fn the_context_carries_the_previous_runs_table() {
 
     // C3 leaves; C6 and C7 arrive.
     let now = customers().replace("C3,鼎盛贸易有限公司,潜在客户,13900000002\n", "");
-    p.write("data/c.csv", format!("{now}C6,新客户有限公司,成单客户,13600000004\nC7,新星有限公司,成单客户,13600000005\n"));
+    p.write(
+        "data/c.csv",
+        format!("{now}C6,新客户有限公司,成单客户,13600000004\nC7,新星有限公司,成单客户,13600000005\n"),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1100)); // a new run id
     let out = p.run("pipelines/p.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -269,7 +275,11 @@ fn an_interrupted_run_leaves_no_partial_directory() {
         .unwrap();
     let base = p.path("runs/quarterly_inventory");
     let partial = |base: &Path| {
-        std::fs::read_dir(base).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        std::fs::read_dir(base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
     };
     let started = std::time::Instant::now();
     while !partial(&base) {

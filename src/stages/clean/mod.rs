@@ -232,7 +232,8 @@ impl Stage for Clean {
         // Flags read the cleaned columns.
         let cleaned = stage::plan(self, empty_frames(inputs)).map_err(|e| vec![Problem::plan(None, &e)])?;
         let flag_columns: Vec<_> = self.flags.iter().flat_map(|(_, e)| e.columns()).collect();
-        let missing = require(&planned_schema(Ok(cleaned.clone()))?, flag_columns.iter().map(|(n, at)| (n.as_str(), *at)));
+        let missing =
+            require(&planned_schema(Ok(cleaned.clone()))?, flag_columns.iter().map(|(n, at)| (n.as_str(), *at)));
         if !missing.is_empty() {
             return Err(missing);
         }

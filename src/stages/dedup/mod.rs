@@ -172,7 +172,10 @@ impl DedupConfig {
             let exprs = keys.iter().map(polars::sql::sql_expr).collect::<PolarsResult<Vec<_>>>();
             let exprs = exprs.map_err(|e| {
                 let first = e.to_string().lines().next().unwrap_or_default().to_string();
-                cx.error(None, format!("dedup '{}': blocking rule {keys:?} is not columns or SQL: {first}", self.output.value))
+                cx.error(
+                    None,
+                    format!("dedup '{}': blocking rule {keys:?} is not columns or SQL: {first}", self.output.value),
+                )
             });
             Some(blocking::Rule::new(keys.join(" + "), d.take(exprs)?))
         });
@@ -236,7 +239,8 @@ impl DedupConfig {
             d.push(cx.error(None, format!("dedup '{}': {p}", self.output.value)));
         }
         let rules = self.compiled_rules(cx, &mut d);
-        let survivorship = d.take(self.survivorship().map_err(|p| cx.error(None, format!("dedup '{}': {p}", self.output.value))));
+        let survivorship =
+            d.take(self.survivorship().map_err(|p| cx.error(None, format!("dedup '{}': {p}", self.output.value))));
         let cannot_link: Vec<Sql> = self.cannot_link.iter().filter_map(|r| d.take(Sql::compile(cx, r))).collect();
         let inputs = match (&self.input, &self.left, &self.right) {
             (Some(i), _, _) => vec![Input::rows(i)],

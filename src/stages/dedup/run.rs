@@ -90,7 +90,8 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     // The pairs by input row, for everything that reads the records table.
     let input_rows = |side: &[u32]| side.par_iter().map(|&p| found.order[p as usize]).collect::<Vec<_>>();
     let (left_rows, right_rows) = (input_rows(&found.left), input_rows(&found.right));
-    let clustering = clusters(config, &dedup.cannot_link, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
+    let clustering =
+        clusters(config, &dedup.cannot_link, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
@@ -250,7 +251,12 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
         .select(rejects::entry(
             &Origin {
                 stage: format!("dedup:{}", config.output.value),
-                source: [&config.input, &config.left, &config.right].into_iter().flatten().cloned().collect::<Vec<_>>().join("+"),
+                source: [&config.input, &config.left, &config.right]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("+"),
                 file: String::new(),
             },
             col("__input_row"),
