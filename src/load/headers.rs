@@ -1,6 +1,7 @@
 //! Maps export headers (客户编码, Customer Code, KUNNR ...) to a schema's canonical columns.
 
 use crate::config::{Schema, SourceConfig, header_key};
+use crate::diag::did_you_mean;
 
 /// Which header feeds which schema column.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,14 +75,17 @@ pub fn header_not_found(config: &SourceConfig) -> String {
     }
 }
 
-/// An error message when a required column has no header, listing what was found.
+/// An error message when a required column has no header, listing what was found and
+/// the header that is likely a typo of a missing column.
 pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> Result<(), String> {
-    let missing: Vec<String> = schema
-        .columns
+    let missing: Vec<_> =
+        schema.columns.iter().zip(&map.sources).filter(|(c, s)| c.required && s.is_none()).map(|(c, _)| c).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = missing
         .iter()
-        .zip(&map.sources)
-        .filter(|(c, s)| c.required && s.is_none())
-        .map(|(c, _)| {
+        .map(|c| {
             if c.aliases.is_empty() {
                 format!("'{}'", c.name)
             } else {
@@ -89,25 +93,21 @@ pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> R
             }
         })
         .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<&str> = headers.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect();
-    // A header close to a missing column's name or alias is likely a typo of it.
-    let near: Vec<String> = schema
-        .columns
+    let near: Vec<String> = missing
         .iter()
-        .zip(&map.sources)
-        .filter(|(c, s)| c.required && s.is_none())
-        .filter_map(|(c, _)| {
+        .filter_map(|c| {
             let names = std::iter::once(&c.name).chain(&c.aliases);
-            let best =
-                names.filter_map(|n| crate::diag::did_you_mean(n, map.unmapped.iter().map(String::as_str))).next()?;
-            Some(format!("did you mean '{best}' for '{}'?", c.name))
+            let best = names.filter_map(|n| did_you_mean(n, map.unmapped.iter().map(String::as_str))).next()?;
+            Some(format!("; did you mean '{best}' for '{}'?", c.name))
         })
         .collect();
-    let near = if near.is_empty() { String::new() } else { format!("; {}", near.join(" ")) };
-    Err(format!("no header maps to required column {}; headers found: {}{near}", missing.join(", "), found.join(", ")))
+    let found: Vec<&str> = headers.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect();
+    Err(format!(
+        "no header maps to required column {}; headers found: {}{}",
+        named.join(", "),
+        found.join(", "),
+        near.concat()
+    ))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Finding, Input, Problem, Severity, Stage, StageOutput, empty_frames, planned_schema, require,
+    BuildContext, Finding, Input, Io, Problem, Severity, Stage, StageOutput, empty_frames, planned_schema, require,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -43,8 +43,7 @@ fn default_total() -> Option<String> {
 }
 
 pub struct Count {
-    inputs: [Input; 1],
-    output: String,
+    io: Io,
     config: CountConfig,
 }
 
@@ -56,7 +55,9 @@ impl CountConfig {
             diags.push(cx.error(None, format!("count '{}': `by` needs at least one column", self.output.value)));
         }
         match output {
-            Some(output) if diags.is_empty() => Ok(Count { inputs: [Input::rows(&self.input)], output, config: self }),
+            Some(output) if diags.is_empty() => {
+                Ok(Count { io: Io { inputs: vec![Input::rows(&self.input)], output }, config: self })
+            }
             _ => Err(diags),
         }
     }
@@ -131,12 +132,8 @@ impl Stage for Count {
         "count"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
@@ -158,7 +155,7 @@ impl Stage for Count {
             return Ok(StageOutput::table(counts.collect()?));
         }
         let mut findings = Vec::new();
-        let previous = match cx.previous_table(&self.output)? {
+        let previous = match cx.previous_table(self.output())? {
             Some(table) => {
                 let mut wanted = self.by();
                 wanted.push(&self.config.count_column);
@@ -172,7 +169,7 @@ impl Stage for Count {
                 } else {
                     let message = format!(
                         "the previous run's '{}' has no column {}; counts are not compared",
-                        self.output,
+                        self.output(),
                         lacking.join(", ")
                     );
                     findings.push(Finding::new(Severity::Warn, "previous_incompatible", message));

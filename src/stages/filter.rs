@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -22,8 +22,7 @@ pub struct FilterConfig {
 }
 
 pub struct Filter {
-    inputs: [Input; 1],
-    output: String,
+    io: Io,
     predicate: Sql,
 }
 
@@ -33,8 +32,7 @@ impl FilterConfig {
         let output = d.take(cx.table_name(&self.output));
         let predicate = d.take(Sql::compile(cx, &self.predicate));
         d.finish(|| Filter {
-            inputs: [Input::rows(&self.input)],
-            output: output.expect("checked"),
+            io: Io { inputs: vec![Input::rows(&self.input)], output: output.expect("checked") },
             predicate: predicate.expect("checked"),
         })
     }
@@ -51,12 +49,8 @@ impl Stage for Filter {
         "filter"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {

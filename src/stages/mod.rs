@@ -28,10 +28,8 @@ use crate::run::RunContext;
 pub trait Stage: Send + Sync {
     /// The stage's kind as written in YAML (`clean`, `dedup` …).
     fn kind(&self) -> &'static str;
-    /// The tables this stage reads, by name and role.
-    fn inputs(&self) -> &[Input];
-    /// The stage's main output table; it also names the stage.
-    fn output(&self) -> &str;
+    /// The tables it reads and its main output.
+    fn io(&self) -> &Io;
     /// Further outputs, each the table `<output>_<port>` (dedup's `map`, `pairs` …).
     fn ports(&self) -> &'static [&'static str] {
         &[]
@@ -42,12 +40,29 @@ pub trait Stage: Send + Sync {
     /// Runs on data: `inputs` in the order of `inputs()`, tables in the order of `schemas`.
     fn run(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput>;
 
+    /// The tables this stage reads, by name and role.
+    fn inputs(&self) -> &[Input] {
+        &self.io().inputs
+    }
+
+    /// The stage's main output table; it also names the stage.
+    fn output(&self) -> &str {
+        &self.io().output
+    }
+
     /// Every table this stage produces: the main output, then `<output>_<port>`.
     fn outputs(&self) -> Vec<String> {
         std::iter::once(self.output().to_string())
             .chain(self.ports().iter().map(|p| format!("{}_{p}", self.output())))
             .collect()
     }
+}
+
+/// What a stage reads, and the table it writes first.
+#[derive(Debug, Clone)]
+pub struct Io {
+    pub inputs: Vec<Input>,
+    pub output: String,
 }
 
 /// A table a stage reads.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -29,8 +29,7 @@ pub struct SelectConfig {
 }
 
 pub struct Select {
-    inputs: [Input; 1],
-    output: String,
+    io: Io,
     derive: Vec<(String, Sql)>,
     columns: Option<Vec<Spanned<String>>>,
     rename: IndexMap<String, String>,
@@ -43,8 +42,7 @@ impl SelectConfig {
         let derive: Vec<_> =
             self.derive.iter().filter_map(|(name, e)| Some((name.clone(), d.take(Sql::compile(cx, e))?))).collect();
         d.finish(|| Select {
-            inputs: [Input::rows(&self.input)],
-            output: output.expect("checked"),
+            io: Io { inputs: vec![Input::rows(&self.input)], output: output.expect("checked") },
             derive,
             columns: self.columns,
             rename: self.rename,
@@ -72,12 +70,8 @@ impl Stage for Select {
         "select"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {

@@ -5,7 +5,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{BuildContext, Input, Problem, Stage, StageOutput, empty_frames, planned_schema};
+use super::{BuildContext, Input, Io, Problem, Stage, StageOutput, empty_frames, planned_schema};
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
 
@@ -18,14 +18,13 @@ pub struct UnionConfig {
 }
 
 pub struct Union {
-    inputs: Vec<Input>,
-    output: String,
+    io: Io,
 }
 
 impl UnionConfig {
     pub fn build(self, cx: &BuildContext) -> Result<Union, Vec<Diagnostic>> {
         let output = cx.table_name(&self.output).map_err(|d| vec![d])?;
-        Ok(Union { inputs: self.inputs.iter().map(|t| Input::rows(t)).collect(), output })
+        Ok(Union { io: Io { inputs: self.inputs.iter().map(|t| Input::rows(t)).collect(), output } })
     }
 }
 
@@ -38,12 +37,8 @@ impl Stage for Union {
         "union"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {

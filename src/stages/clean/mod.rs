@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
 };
 use crate::config::yaml::Doc;
 use crate::diag::Diagnostic;
@@ -141,8 +141,7 @@ impl ColumnConfig {
 
 /// The compiled stage: the validated columns and the compiled flags.
 pub struct Clean {
-    inputs: Vec<Input>,
-    output: String,
+    io: Io,
     columns: IndexMap<String, ColumnConfig>,
     flags: Vec<(String, Sql)>,
 }
@@ -168,7 +167,7 @@ impl CleanConfig {
                 inputs.push(Input::lookup(&fx.value.rates));
             }
         }
-        d.finish(|| Clean { inputs, output: output.expect("checked"), columns: self.columns, flags })
+        d.finish(|| Clean { io: Io { inputs, output: output.expect("checked") }, columns: self.columns, flags })
     }
 }
 
@@ -204,12 +203,8 @@ impl Stage for Clean {
         "clean"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
@@ -219,7 +214,7 @@ impl Stage for Clean {
             read.extend([fx.on.clone(), fx.currency.clone()].map(|c| (c, None)));
         }
         let mut problems = require(&inputs[0], read.iter().map(|(n, at)| (n.as_str(), *at)));
-        for (i, input) in self.inputs.iter().enumerate().skip(1) {
+        for (i, input) in self.inputs().iter().enumerate().skip(1) {
             let wanted = fx::RATE_COLUMNS.map(|c| (c, None));
             problems.extend(require(&inputs[i], wanted).into_iter().map(|mut p| {
                 p.message = format!("rate table '{}': {}", input.table, p.message);

@@ -9,7 +9,7 @@ use super::fx::fx_error_name;
 use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{Clean, OnInvalid, error_name, raw_name, summary};
 use crate::rejects::{self, Origin};
-use crate::stages::StageOutput;
+use crate::stages::{Stage, StageOutput};
 use crate::values::{parse_date, parse_decimal};
 
 const INPUT_ROW: &str = "__input_row";
@@ -20,7 +20,7 @@ fn struct_name(column: &str) -> String {
 
 /// The cleaned columns, without flags; `inputs` in the order of the stage's inputs.
 pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
-    let mut inputs = config.inputs.iter().map(|i| i.table.as_str()).zip(inputs);
+    let mut inputs = config.inputs().iter().map(|i| i.table.as_str()).zip(inputs);
     let (_, lf) = inputs.next().expect("the input table comes first");
     let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
@@ -125,8 +125,8 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
     let rejected =
         rejecting.iter().map(|(_, e, _)| col(e.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
     let origin = Origin {
-        stage: format!("clean:{}", config.output),
-        source: config.inputs[0].table.clone(),
+        stage: format!("clean:{}", config.output()),
+        source: config.inputs()[0].table.clone(),
         file: String::new(),
     };
     let record = record(config, &input_columns);
@@ -162,7 +162,7 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
     let working: Vec<String> =
         full.get_column_names().iter().filter(|c| c.starts_with("__")).map(|c| c.to_string()).collect();
     let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
-    let sheets = vec![(format!("{}_cleaning", config.output), summary_table)];
+    let sheets = vec![(format!("{}_cleaning", config.output()), summary_table)];
     Ok(StageOutput { tables: vec![table], rejects, report: Some(report), sheets, ..Default::default() })
 }
 

@@ -29,7 +29,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{BuildContext, Diagnostics, Input, Problem, Sql, Stage, StageOutput, require};
+use super::{BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, require};
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
 
@@ -219,8 +219,7 @@ impl DedupConfig {
 /// model paths resolved against the pipeline's folder.
 pub struct Dedup {
     config: DedupConfig,
-    inputs: Vec<Input>,
-    output: String,
+    io: Io,
     rules: Vec<blocking::Rule>,
     survivorship: golden::Survivorship,
     cannot_link: Vec<Sql>,
@@ -255,8 +254,7 @@ impl DedupConfig {
         }
         let save_model = self.save_model.as_deref().map(|p| cx.path(p));
         d.finish(|| Dedup {
-            inputs,
-            output: output.expect("checked"),
+            io: Io { inputs, output: output.expect("checked") },
             rules,
             survivorship: survivorship.expect("checked"),
             cannot_link,
@@ -318,12 +316,8 @@ impl Stage for Dedup {
         "dedup"
     }
 
-    fn inputs(&self) -> &[Input] {
-        &self.inputs
-    }
-
-    fn output(&self) -> &str {
-        &self.output
+    fn io(&self) -> &Io {
+        &self.io
     }
 
     fn ports(&self) -> &'static [&'static str] {

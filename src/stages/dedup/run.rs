@@ -147,7 +147,7 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
         },
         "seconds": phases.0.iter().map(|(phase, seconds)| json!({ "phase": phase, "seconds": seconds })).collect::<Vec<_>>(),
     });
-    let output = &dedup.output;
+    let output = crate::stages::Stage::output(dedup);
     let model_json = serde_json::to_vec_pretty(&model).expect("a model serializes");
     let mut findings = Vec::new();
     if !found.skipped.is_empty() {
