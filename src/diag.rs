@@ -121,9 +121,9 @@ fn span_at(text: &str, line: u64, column: u64) -> Option<std::ops::Range<usize>>
         Some(q @ ('"' | '\'')) => rest[1..].find(q).map_or(rest.len(), |i| i + 2),
         _ => rest.find([':', ',', ']', '}', '#']).unwrap_or(rest.len()),
     };
-    let len = rest[..len].trim_end().len().max(1).min(rest.len().max(1));
     let start = line_start + at;
-    Some(start..(start + len).min(text.len()))
+    // At least one character is marked, even at the end of a line.
+    Some(start..(start + rest[..len].trim_end().len().max(1)).min(text.len()))
 }
 
 #[cfg(test)]

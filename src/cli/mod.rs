@@ -46,7 +46,8 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Check a pipeline and its schemas without reading data; exit 0 when valid, 2 when not.
+    /// Check a pipeline, its schemas and its sources' headers without reading data rows,
+    /// training or writing; exit 0 when valid, 2 when not.
     Check { pipeline: PathBuf },
     /// Generate realistic sample exports (GBK CSV, XLSX, Parquet) with known duplicates.
     Sample {

@@ -4,19 +4,18 @@ use polars::prelude::*;
 
 use crate::util::*;
 
-const CSV: &str = "\u{feff}客户编码,客户名称,客户分类,信用额度,建档日期,状态,备注\n\
-C001,北京华信科技有限公司,成单客户,\"¥1,234.50\",2024/3/5,正常,x\n\
-C002,上海瑞祥贸易有限公司,潜在客户,\"1,000.00元\",2024年3月6日, 正常 ,\n\
-C003,深圳鑫达电子有限公司,成单客户,待定,20240307,正常,\n\
-C004,杭州天海物流有限公司,测试客户,100,2024-03-08,正常,\n\
-C002 ,广州宏远实业有限公司,成单客户,50,2024-02-30,正常,\n\
-,成都博创医药有限公司,合作伙伴,(200.00),2024-03-09,停用,\n\
-C007,武汉星辰食品有限公司,成单客户,-5,2024-03-10,正常,\n";
+/// A UTF-8 export with a BOM and dirt in every typed column: the golden case
+/// `load_cast_quarantine` holds the tables it makes.
+fn csv() -> String {
+    std::fs::read_to_string(repo().join("tests/golden/load_cast_quarantine/input/customers.csv")).unwrap()
+}
 
+/// The tables this pipeline writes are the golden case `load_cast_quarantine`; here,
+/// what the manifest says of the input.
 #[test]
-fn loads_casts_quarantines_and_counts() {
+fn the_manifest_accounts_for_every_row_read() {
     let p = Project::new();
-    p.write("data/customers.csv", CSV);
+    p.write("data/customers.csv", csv());
     p.write("pipelines/p.yaml", customers_pipeline("p", "customers.csv", ""));
     let out = p.run("pipelines/p.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -29,47 +28,14 @@ fn loads_casts_quarantines_and_counts() {
     );
     assert_eq!(input["encoding"], "utf-8-bom");
     assert_eq!(input["unmapped_headers"], serde_json::json!(["备注"]));
-
-    let dir = p.latest("p");
-    let customers = read_parquet(&dir.join("customers.parquet"));
-    let limits = customers.column("credit_limit").unwrap().cast(&DataType::String).unwrap();
-    assert_eq!(limits.str().unwrap().no_null_iter().collect::<Vec<_>>(), ["1234.50", "1000.00"]);
-    let dates = customers.column("created_at").unwrap().cast(&DataType::String).unwrap();
-    assert_eq!(dates.str().unwrap().no_null_iter().collect::<Vec<_>>(), ["2024-03-05", "2024-03-06"]);
-
-    let rejects = read_parquet(&dir.join("rejects.parquet"));
-    let entries: Vec<(u64, String, String, String)> = (0..rejects.height())
-        .map(|i| {
-            let s = |c: &str| rejects.column(c).unwrap().str().unwrap().get(i).unwrap_or("").to_string();
-            (rejects.column("row").unwrap().u64().unwrap().get(i).unwrap(), s("column"), s("value"), s("reason"))
-        })
-        .collect();
-    let expect =
-        |row: u64, col: &str, value: &str, reason: &str| (row, col.to_string(), value.to_string(), reason.to_string());
-    assert_eq!(
-        entries,
-        [
-            expect(4, "credit_limit", "待定", "bad_decimal"),
-            expect(5, "category", "测试客户", "not_allowed"),
-            expect(6, "customer_id", "C002 ", "duplicate_key"),
-            expect(6, "created_at", "2024-02-30", "bad_date"),
-            expect(7, "customer_id", "", "missing_required"),
-            expect(7, "credit_limit", "(200.00)", "below_min"),
-            expect(8, "credit_limit", "-5", "below_min"),
-        ]
-    );
-    let record = rejects.column("record").unwrap().str().unwrap().get(0).unwrap();
-    assert!(record.starts_with("customer_id=C003; name=深圳鑫达电子有限公司"), "{record}");
-
-    let counts = read_parquet(&dir.join("counts.parquet"));
-    let n: Vec<u64> = counts.column("customers").unwrap().u64().unwrap().no_null_iter().collect();
-    assert_eq!(n, [1, 1, 2], "成单客户, 潜在客户, Total");
+    assert_eq!((m["rejects"]["rows"].as_u64(), m["rejects"]["entries"].as_u64()), (Some(5), Some(7)));
+    assert_eq!(m["status"], "ok");
 }
 
 #[test]
 fn every_run_gets_its_own_directory_and_latest_moves() {
     let p = Project::new();
-    p.write("data/customers.csv", CSV);
+    p.write("data/customers.csv", csv());
     p.write("pipelines/p.yaml", customers_pipeline("p", "customers.csv", ""));
     assert!(p.run("pipelines/p.yaml").status.success());
     let first = p.latest("p");
