@@ -54,8 +54,7 @@ impl Stage for Filter {
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
-        let columns = self.predicate.columns();
-        let missing = require(&inputs[0], columns.iter().map(|(n, at)| (n.as_str(), *at)));
+        let missing = require(&inputs[0], self.predicate.columns());
         if !missing.is_empty() {
             return Err(missing);
         }

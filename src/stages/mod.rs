@@ -113,11 +113,12 @@ impl Problem {
 
 /// Columns a stage names must exist in its input; each missing one is reported at
 /// its position, with the nearest existing column.
-pub fn require<'a>(schema: &Schema, names: impl IntoIterator<Item = (&'a str, Option<Location>)>) -> Vec<Problem> {
+pub fn require<S: AsRef<str>>(schema: &Schema, names: impl IntoIterator<Item = (S, Option<Location>)>) -> Vec<Problem> {
     names
         .into_iter()
-        .filter(|(name, _)| !name.starts_with("__") && schema.get(name).is_none())
+        .filter(|(name, _)| !name.as_ref().starts_with("__") && schema.get(name.as_ref()).is_none())
         .map(|(name, at)| {
+            let name = name.as_ref();
             let mut p = Problem::new(at, format!("column '{name}' not found"));
             p.help = crate::diag::did_you_mean(name, schema.iter_names().map(|n| n.as_str()))
                 .map(|best| format!("did you mean '{best}'?"));

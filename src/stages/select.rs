@@ -76,7 +76,7 @@ impl Stage for Select {
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
         let read = self.derive.iter().flat_map(|(_, e)| e.columns());
-        let mut problems = require(&inputs[0], read.collect::<Vec<_>>().iter().map(|(n, at)| (n.as_str(), *at)));
+        let mut problems = require(&inputs[0], read);
         // Kept columns may be derived ones.
         let mut derived = inputs[0].clone();
         derived.extend(self.derive.iter().map(|(n, _)| (n.as_str().into(), DataType::Null)));

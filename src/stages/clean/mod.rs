@@ -213,7 +213,7 @@ impl Stage for Clean {
         for (_, _, fx) in self.conversions() {
             read.extend([fx.on.clone(), fx.currency.clone()].map(|c| (c, None)));
         }
-        let mut problems = require(&inputs[0], read.iter().map(|(n, at)| (n.as_str(), *at)));
+        let mut problems = require(&inputs[0], read);
         for (i, input) in self.inputs().iter().enumerate().skip(1) {
             let wanted = fx::RATE_COLUMNS.map(|c| (c, None));
             problems.extend(require(&inputs[i], wanted).into_iter().map(|mut p| {
@@ -226,9 +226,8 @@ impl Stage for Clean {
         }
         // Flags read the cleaned columns.
         let cleaned = stage::plan(self, empty_frames(inputs)).map_err(|e| vec![Problem::plan(None, &e)])?;
-        let flag_columns: Vec<_> = self.flags.iter().flat_map(|(_, e)| e.columns()).collect();
-        let missing =
-            require(&planned_schema(Ok(cleaned.clone()))?, flag_columns.iter().map(|(n, at)| (n.as_str(), *at)));
+        let flag_columns = self.flags.iter().flat_map(|(_, e)| e.columns());
+        let missing = require(&planned_schema(Ok(cleaned.clone()))?, flag_columns);
         if !missing.is_empty() {
             return Err(missing);
         }

@@ -174,7 +174,11 @@ impl DedupConfig {
                 let first = e.to_string().lines().next().unwrap_or_default().to_string();
                 cx.error(
                     None,
-                    format!("dedup '{}': blocking rule {keys:?} is not columns or SQL: {first}", self.output.value),
+                    format!(
+                        "dedup '{}': blocking rule [{}] is not columns or SQL: {first}",
+                        self.output.value,
+                        keys.join(", ")
+                    ),
                 )
             });
             Some(blocking::Rule::new(keys.join(" + "), d.take(exprs)?))
@@ -329,12 +333,14 @@ impl Stage for Dedup {
         let mut columns = self.config.referenced_columns();
         let keys = self.rules.iter().flat_map(|r| &r.keys);
         columns.extend(keys.flat_map(|k| k.clone().meta().root_names()).map(|n| n.to_string()));
-        let mut problems = require(&records, columns.iter().map(|c| (c.as_str(), None)));
-        let predicates = self.cannot_link.iter().flat_map(Sql::columns);
-        let sides: Vec<(String, Option<serde_saphyr::Location>)> = predicates
-            .filter_map(|(n, at)| Some((n.strip_suffix("_l").or_else(|| n.strip_suffix("_r"))?.to_string(), at)))
-            .collect();
-        problems.extend(require(&records, sides.iter().map(|(n, at)| (n.as_str(), *at))));
+        let mut problems = require(&records, columns.into_iter().map(|c| (c, None)));
+        // Cannot-link rules read `<column>_l` and `<column>_r`.
+        let sides = self
+            .cannot_link
+            .iter()
+            .flat_map(Sql::columns)
+            .filter_map(|(n, at)| Some((n.strip_suffix("_l").or_else(|| n.strip_suffix("_r"))?.to_string(), at)));
+        problems.extend(require(&records, sides));
         if !problems.is_empty() {
             return Err(problems);
         }
