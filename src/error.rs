@@ -58,3 +58,19 @@ impl<T> PolarsContext<T> for polars::error::PolarsResult<T> {
         self.map_err(|source| Error::Polars { context: context(), source })
     }
 }
+
+/// Runs `f`, turning a panic into the error `to_error` makes of its message: no
+/// input may crash tally with a backtrace. Used around each loader and stage.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>, to_error: impl FnOnce(String) -> Error) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(to_error(panic_message(&*payload))))
+}
+
+/// The text a panic was raised with.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".to_string(),
+    }
+}

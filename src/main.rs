@@ -9,11 +9,17 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = tally::cli::Cli::parse();
-    match tally::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+    // Panics become errors with a message (see `catch_panic`), never a backtrace.
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(|| tally::cli::run(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             eprintln!("{err}");
             ExitCode::from(err.exit_code())
+        }
+        Err(payload) => {
+            eprintln!("internal error: {}", tally::error::panic_message(&*payload));
+            ExitCode::from(1)
         }
     }
 }

@@ -15,12 +15,13 @@ fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<std::io::BufReader
     let names = workbook.sheet_names();
     let sheet = match &config.sheet {
         None => names.first().cloned(),
-        Some(Sheet::Index(i)) => names.get(*i).cloned(),
+        // `sheet: 2024` is the sheet named 2024 when there is one, else an index.
+        Some(Sheet::Index(i)) => names.iter().find(|n| **n == i.to_string()).or(names.get(*i)).cloned(),
         Some(Sheet::Name(n)) => names.iter().find(|s| *s == n).cloned(),
     };
     let Some(sheet) = sheet else {
         let wanted = match &config.sheet {
-            Some(Sheet::Index(i)) => format!("sheet {i} (0-based)"),
+            Some(Sheet::Index(i)) => format!("sheet '{i}' (by name, or by 0-based index)"),
             Some(Sheet::Name(n)) => format!("sheet '{n}'"),
             None => "a sheet".to_string(),
         };

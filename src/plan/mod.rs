@@ -98,6 +98,10 @@ fn build(path: &Path, probe: bool) -> Result<Plan, Vec<Diagnostic>> {
     Ok(Plan { pipeline, stages, levels, readers })
 }
 
+/// Names of the run directory's own files (`rejects.parquet`, `manifest.json`) and
+/// sheets, which no table may take.
+const RESERVED: [&str; 2] = ["rejects", "manifest"];
+
 /// Every table is produced once, every input exists, outputs exist, no cycles. When
 /// `partial`, some producers failed to build and reads of unknown tables are not
 /// reported (their cause already is).
@@ -109,18 +113,26 @@ fn check_graph(
     let doc = pipeline.doc();
     let mut diags = Vec::new();
     let mut producers: HashMap<String, NodeId> = HashMap::new();
+    let at = |id: NodeId| match id {
+        NodeId::Stage(s) => stages[s].at,
+        NodeId::Source(s) => pipeline.sources[s].config.path.referenced,
+    };
     let sources = pipeline.sources.iter().map(|s| vec![s.name.clone()]);
     let produced = sources.chain(stages.iter().map(|s| s.stage.outputs()));
     for (i, names) in produced.enumerate() {
         let id = NodeId::new(i, pipeline.sources.len());
         for name in names {
             if producers.insert(name.clone(), id).is_some() {
-                let at = match id {
-                    NodeId::Stage(s) => stages[s].at,
-                    NodeId::Source(_) => Location::UNKNOWN,
-                };
-                diags.push(doc.at(&at, format!("table '{name}' is produced twice")));
+                diags.push(doc.at(&at(id), format!("table '{name}' is produced twice")));
             }
+        }
+    }
+    for (name, id) in &producers {
+        if RESERVED.contains(&name.as_str()) {
+            diags.push(doc.at(
+                &at(*id),
+                format!("table name '{name}' is reserved: the run directory has a {name} file of its own"),
+            ));
         }
     }
     let known: Vec<&str> = producers.keys().map(String::as_str).collect();

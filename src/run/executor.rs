@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::context::RunContext;
 use super::progress::Progress;
-use crate::error::{Error, PolarsContext, Result};
+use crate::error::{Error, PolarsContext, Result, catch_panic};
 use crate::load::{LoadStats, load};
 use crate::plan::{NodeId, Plan, PlannedStage};
 use crate::rejects;
@@ -156,7 +156,8 @@ fn run_node(
         NodeId::Source(i) => {
             let source = &plan.pipeline.sources[i];
             let bar = progress.start(&format!("load {}", source.name));
-            let loaded = load(source)?;
+            let unreadable = |why: String| Error::input(&source.path, format!("cannot be read: {why}"));
+            let loaded = catch_panic(|| load(source), unreadable)?;
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));
@@ -185,7 +186,8 @@ fn run_stage(
         at: plan.pipeline.doc().at(&node.at, "").location(),
         source,
     };
-    let mut output = stage.run(inputs, cx).map_err(stage_error)?;
+    let run = || stage.run(inputs, cx).map_err(stage_error);
+    let mut output = catch_panic(run, |why| stage_error(polars_err!(ComputeError: "internal error: {why}")))?;
     let names = stage.outputs();
     conforms(&names, &node.schemas, &output.tables).map_err(stage_error)?;
     let rows_rejected = match &output.rejects {

@@ -19,6 +19,8 @@ pub struct Manifest {
     pub status: &'static str,
     pub pipeline: PipelineInfo,
     pub run_id: String,
+    /// When the run started, local time to the nanosecond.
+    pub started_at: String,
     pub as_of: String,
     /// The committed run `latest` pointed at when this one started, offered to stages.
     pub previous_run: Option<PreviousRun>,

@@ -82,6 +82,7 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
             sha256: sha256_hex(pipeline.text.as_bytes()),
         },
         run_id: dir.run_id.clone(),
+        started_at: dir.started.clone(),
         as_of: as_of.to_string(),
         previous_run: cx.previous.clone(),
         inputs: inputs(pipeline, &outcome.loads)?,

@@ -39,24 +39,41 @@ pub struct RunDir {
     /// Where files are written while the run is in progress.
     pub work: PathBuf,
     pub base: PathBuf,
+    /// When the run started, to the nanosecond: `latest` goes to the run that started
+    /// last, whatever order runs finish in.
+    pub started: String,
     done: bool,
 }
 
 impl RunDir {
     /// Creates the work directory of a new run under `base` (`OUT/<pipeline>`); the id
-    /// is the as-of date and the start time, with a suffix if that id is taken.
+    /// is the as-of date and the start time, with a suffix if that id is taken. Runs of
+    /// one pipeline started in the same second get distinct ids.
     pub fn create(base: &Path, as_of: NaiveDate, started: NaiveDateTime) -> Result<Self> {
         std::fs::create_dir_all(base).map_err(|e| Error::io(base, e))?;
+        let link = base.join("latest");
+        if std::fs::symlink_metadata(&link).is_ok_and(|m| !m.file_type().is_symlink()) {
+            let why = "is not the link tally keeps to the latest run; move it away and run again";
+            return Err(Error::io(&link, std::io::Error::other(why)));
+        }
+        let _lock = lock(base)?;
         let stem = format!("{as_of}_{}", started.format("%Y%m%dT%H%M%S"));
         let taken = |id: &str| ["", ".failed"].iter().any(|s| base.join(format!("{id}{s}")).exists());
-        let run_id = (1..)
-            .map(|n| if n == 1 { stem.clone() } else { format!("{stem}-{n}") })
-            .find(|id| !taken(id) && !base.join(format!(".{id}.partial")).exists())
-            .expect("some suffix is free");
-        let work = base.join(format!(".{run_id}.partial"));
-        std::fs::create_dir(&work).map_err(|e| Error::io(&work, e))?;
-        *PARTIAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(work.clone());
-        Ok(RunDir { run_id, work, base: base.to_path_buf(), done: false })
+        for n in 1.. {
+            let run_id = if n == 1 { stem.clone() } else { format!("{stem}-{n}") };
+            let work = base.join(format!(".{run_id}.partial"));
+            if taken(&run_id) {
+                continue;
+            }
+            match std::fs::create_dir(&work) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&work, e)),
+                Ok(()) => {}
+            }
+            *PARTIAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(work.clone());
+            return Ok(RunDir { run_id, work, base: base.to_path_buf(), started: stamp(started), done: false });
+        }
+        unreachable!("some suffix is free")
     }
 
     /// A file of this run, by a name that cannot leave the run directory.
@@ -68,14 +85,19 @@ impl RunDir {
         Ok(self.work.join(name))
     }
 
-    /// Moves the finished run into place, applies its effects, then points `latest` at it.
+    /// Moves the finished run into place, applies its effects, then points `latest` at
+    /// it, unless a run that started later has committed already.
     pub fn commit(mut self, effects: &[Effect]) -> Result<PathBuf> {
+        let _lock = lock(&self.base)?;
         let id = self.run_id.clone();
         let done = self.finish(&id)?;
         for effect in effects {
             apply(effect, &self.run_id)?;
         }
         let link = self.base.join("latest");
+        if latest_started(&link).is_some_and(|other| other > self.started) {
+            return Ok(done);
+        }
         let tmp = self.base.join(format!(".latest.{}", self.run_id));
         #[cfg(unix)]
         std::os::unix::fs::symlink(&self.run_id, &tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -110,6 +132,27 @@ impl Drop for RunDir {
             *partial = None;
         }
     }
+}
+
+/// The start stamp written into manifests.
+pub fn stamp(started: NaiveDateTime) -> String {
+    started.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
+}
+
+/// When the run `latest` points at started, from its manifest.
+fn latest_started(link: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(link.join("manifest.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    manifest.get("started_at")?.as_str().map(String::from)
+}
+
+/// Holds the pipeline's lock, an advisory lock on its folder, while a run picks its id
+/// or commits, so that concurrent runs of one pipeline never take one id or move
+/// `latest` back. Released on drop.
+fn lock(base: &Path) -> Result<std::fs::File> {
+    let folder = std::fs::File::open(base).map_err(|e| Error::io(base, e))?;
+    folder.lock().map_err(|e| Error::io(base, e))?;
+    Ok(folder)
 }
 
 /// Writes an effect's file beside its target and renames it into place, so a reader

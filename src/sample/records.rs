@@ -199,7 +199,7 @@ fn money_text(rng: &mut impl Rng, yuan: u32) -> String {
         let digits = yuan.to_string();
         let mut out = String::new();
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(ch);

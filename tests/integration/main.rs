@@ -5,6 +5,7 @@ mod clean;
 mod contract;
 mod dedup;
 mod golden;
+mod hostile;
 mod malformed;
 mod pipelines;
 mod util;

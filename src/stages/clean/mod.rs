@@ -123,11 +123,10 @@ impl ColumnConfig {
                 diags.push(doc.at(&scale.referenced, "scale must be at most 12"));
             }
         }
-        if let Some(fx) = &self.convert_currency {
-            if kind != Kind::Money {
-                diags
-                    .push(doc.at(&fx.referenced, format!("column '{column}': convert_currency applies to money only")));
-            }
+        if let Some(fx) = &self.convert_currency
+            && kind != Kind::Money
+        {
+            diags.push(doc.at(&fx.referenced, format!("column '{column}': convert_currency applies to money only")));
         }
         if self.on_invalid == OnInvalid::Keep && matches!(kind, Kind::Date | Kind::Money) {
             diags.push(doc.at(

@@ -62,10 +62,10 @@ fn dash_extension(number: &str, region: Id) -> Option<(String, String, Option<St
 /// crate's general-purpose parser, which costs about 30 µs a number. Anything this
 /// cannot confirm goes through the full parser.
 fn parse(number: &str, digits: &str, region: Id) -> Option<(String, String, Option<String>)> {
-    if let Some(national) = cn_national(number, digits, region) {
-        if let Some(kind) = classify(national) {
-            return Some((format!("+86{national}"), type_name(kind).to_string(), None));
-        }
+    if let Some(national) = cn_national(number, digits, region)
+        && let Some(kind) = classify(national)
+    {
+        return Some((format!("+86{national}"), type_name(kind).to_string(), None));
     }
     let (n, kind) = library(number, region)?;
     Some((n.format().mode(Mode::E164).to_string(), type_name(kind).to_string(), None))

@@ -1,0 +1,116 @@
+//! Hostile and broken inputs (issue 11): each must end in a clear error or a correct
+//! run, never a panic, a lost row or a write outside the run directory.
+
+use crate::util::*;
+
+const CUSTOMERS: &str = "客户编码,客户名称,客户分类\nC1,甲公司,成单客户\n";
+
+fn no_run_left(p: &Project, pipeline: &str) -> bool {
+    std::fs::read_dir(p.path("runs").join(pipeline)).into_iter().flatten().next().is_none()
+}
+
+#[test]
+fn a_parquet_file_cut_in_the_middle_is_an_error_naming_it_not_a_panic() {
+    let p = Project::new();
+    let whole = std::fs::read(repo().join("sample_data/transactions.parquet")).unwrap();
+    // The footer is intact, so the reader trusts offsets that point past the end.
+    let cut = [&whole[..20_000], &whole[whole.len() - 3_000..]].concat();
+    p.write("data/t.parquet", cut);
+    let pipeline = "name: p\nsources:\n  t:\n    path: ../data/t.parquet\n    schema: ../schemas/transactions.yaml\noutputs: [t]\n";
+    p.write("pipelines/p.yaml", pipeline);
+    let out = p.run("pipelines/p.yaml");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("t.parquet: cannot be read"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(no_run_left(&p, "p"));
+}
+
+#[test]
+fn runs_started_together_get_their_own_ids_and_latest_is_the_last_started() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let pipeline = p.path("pipelines/p.yaml");
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+                .args(["run", pipeline.to_str().unwrap(), "--out", p.path("runs").to_str().unwrap(), "--quiet"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let dirs: Vec<_> = std::fs::read_dir(p.path("runs/p"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("manifest.json").is_file() && !d.ends_with("latest"))
+        .collect();
+    assert_eq!(dirs.len(), 8, "{dirs:?}");
+    let started = |dir: &std::path::Path| {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+        m["started_at"].as_str().unwrap().to_string()
+    };
+    let last = dirs.iter().max_by_key(|d| started(d)).unwrap();
+    assert_eq!(&p.latest("p"), last);
+}
+
+#[test]
+fn a_numeric_sheet_name_is_a_name_when_the_workbook_has_it() {
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (sheet, id) in [("2023", "OLD"), ("2024", "NEW")] {
+        let ws = book.add_worksheet().set_name(sheet).unwrap();
+        for (c, text) in ["客户编码", "客户名称", "客户分类"].iter().enumerate() {
+            ws.write_string(0, c as u16, *text).unwrap();
+        }
+        for (c, text) in [id, "甲公司", "成单客户"].iter().enumerate() {
+            ws.write_string(1, c as u16, *text).unwrap();
+        }
+    }
+    book.save(p.path("data/c.xlsx")).unwrap();
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", "    sheet: 2024\n"));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let customers = read_parquet(&p.latest("p").join("customers.parquet"));
+    assert_eq!(customers.column("customer_id").unwrap().str().unwrap().get(0), Some("NEW"));
+
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", "    sheet: 2025\n"));
+    let out = tally(&["check", p.path("pipelines/p.yaml").to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("sheet '2025' (by name, or by 0-based index) not found; sheets: 2023, 2024"), "{err}");
+    assert!(!err.contains("Index("), "no Rust internals: {err}");
+}
+
+#[test]
+fn a_table_named_like_the_run_directorys_own_files_is_refused() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    for name in ["rejects", "manifest"] {
+        let stages = format!("  - filter:\n      input: customers\n      output: {name}\n      where: \"true\"\n");
+        let text = format!(
+            "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [{name}]\n"
+        );
+        let file = p.write("pipelines/p.yaml", text);
+        let out = tally(&["check", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_reported(&stderr(&out), &format!("table name '{name}' is reserved"), &file, 7, 5);
+    }
+}
+
+#[test]
+fn a_folder_where_latest_belongs_is_refused_before_running() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    std::fs::create_dir_all(p.path("runs/p/latest")).unwrap();
+    let out = p.run("pipelines/p.yaml");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("latest: is not the link tally keeps to the latest run"), "{}", stderr(&out));
+    let entries: Vec<_> = std::fs::read_dir(p.path("runs/p")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries, ["latest"], "nothing was run");
+}
