@@ -27,7 +27,9 @@ fn squeeze(chars: impl Iterator<Item = char>) -> String {
         }
         out.push(c);
     }
-    out
+    // A removed space may have kept combining marks apart ("\u{302a} \u{64c}"): put
+    // them back in canonical order, or a second pass would reorder them.
+    if is_nfkc_quick(out.chars()) == IsNormalized::Yes { out } else { out.nfkc().collect() }
 }
 
 fn is_invisible(c: char) -> bool {
@@ -58,12 +60,20 @@ pub fn join_cjk(s: &str) -> String {
         }
         out.push(c);
     }
-    out
+    // A removed space may have kept combining marks apart ("\u{302a} \u{64c}"): put
+    // them back in canonical order, or a second pass would reorder them.
+    if is_nfkc_quick(out.chars()) == IsNormalized::Yes { out } else { out.nfkc().collect() }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joining_keeps_combining_marks_in_canonical_order() {
+        let once = join_cjk(&fold("\u{302a}ﹲ"));
+        assert_eq!(join_cjk(&fold(&once)), once);
+    }
 
     #[test]
     fn folds_width_invisibles_and_space() {
