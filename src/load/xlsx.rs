@@ -2,15 +2,18 @@
 
 use std::path::Path;
 
+use std::fs::File;
+use std::io::BufReader;
+
 use calamine::{Data, Reader, Sheets, open_workbook_auto};
 
-use super::headers::{HEADER_SEARCH_ROWS, check_required, declared_index, find_header, header_not_found};
+use super::headers::{HEADER_SEARCH_ROWS, HeaderMap, check_required, declared_index, find_header, header_not_found};
 use super::raw::{RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
 
 /// The workbook and the name of the sheet the source reads.
-fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<std::io::BufReader<std::fs::File>>, String)> {
+fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, String)> {
     let workbook = open_workbook_auto(path).map_err(|e| Error::input(path, format!("not a readable workbook: {e}")))?;
     let names = workbook.sheet_names();
     let sheet = match &config.sheet {
@@ -36,77 +39,90 @@ fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<std::io::BufReader
     Ok((workbook, sheet))
 }
 
+/// A sheet's rows that hold cells, in order: (0-based row, cell texts by column).
+type Rows = Vec<(usize, Vec<Option<String>>)>;
+
+/// Reads a sheet cell by cell, so memory follows the cells and never the sheet's
+/// bounding box: a lone cell at XFD1048576 would make a 17-billion-cell range. Stops
+/// `limit` rows below the first.
+fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize) -> Result<Rows, String> {
+    let mut rows: Rows = Vec::new();
+    let Sheets::Xlsx(xlsx) = workbook else {
+        // Other formats (xls, ods) have no cell reader; their ranges are what they declare.
+        let range = workbook.worksheet_range(sheet).map_err(|e| e.to_string())?;
+        let first = range.start().map_or(0, |(r, _)| r as usize);
+        let texts = |r: &[Data]| r.iter().map(cell_text).collect();
+        return Ok(range.rows().take(limit).enumerate().map(|(i, r)| (first + i, texts(r))).collect());
+    };
+    let mut cells = xlsx.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (row, column) = (cell.get_position().0 as usize, cell.get_position().1 as usize);
+        if rows.first().is_some_and(|(first, _)| row.saturating_sub(*first) >= limit) {
+            break;
+        }
+        if rows.last().is_none_or(|(last, _)| *last != row) {
+            rows.push((row, Vec::new()));
+        }
+        let texts = &mut rows.last_mut().expect("a row was pushed").1;
+        texts.resize(texts.len().max(column + 1), None);
+        texts[column] = cell_text(&Data::from(cell.get_value().clone()));
+    }
+    rows.sort_by_key(|(row, _)| *row); // a hand-made file may list rows out of order
+    Ok(rows)
+}
+
+/// The header row among the top rows (gaps are blank rows) and its mapping, checked.
+fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> Result<(usize, HeaderMap), String> {
+    let Some(first) = rows.first().map(|(r, _)| *r) else {
+        return Err(format!("sheet '{sheet}': {}", header_not_found(config)));
+    };
+    let searched = HEADER_SEARCH_ROWS.max(declared_index(config, first));
+    let mut top = vec![Vec::new(); searched];
+    for (row, cells) in rows.iter().take_while(|(r, _)| r - first < searched) {
+        top[row - first] = cells.iter().map(|c| c.clone().unwrap_or_default()).collect();
+    }
+    let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first));
+    let (index, map) =
+        find_header(&top, schema, declared).ok_or_else(|| format!("sheet '{sheet}': {}", header_not_found(config)))?;
+    let header_row = first + index + 1;
+    check_required(&map, schema, &top[index]).map_err(|m| format!("sheet '{sheet}', header row {header_row}: {m}"))?;
+    Ok((first + index, map))
+}
+
 /// Checks that the sheet exists and its header row maps to the schema, reading cells
 /// only down to the rows searched for the header.
 pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
     let (mut workbook, sheet) = open(path, config)?;
-    let sheet_error = |e: &dyn std::fmt::Display| Error::input(path, format!("sheet '{sheet}': {e}"));
-    let mut top: Vec<Vec<String>> = Vec::new();
-    let first_row = match &mut workbook {
-        Sheets::Xlsx(xlsx) => {
-            let mut cells = xlsx.worksheet_cells_reader(&sheet).map_err(|e| sheet_error(&e))?;
-            let mut first: Option<u32> = None;
-            while let Some(cell) = cells.next_cell().map_err(|e| sheet_error(&e))? {
-                let (row, column) = cell.get_position();
-                let first = *first.get_or_insert(row);
-                let i = (row - first) as usize;
-                if i >= HEADER_SEARCH_ROWS.max(declared_index(config, first as usize)) {
-                    break;
-                }
-                top.resize(top.len().max(i + 1), Vec::new());
-                let texts = &mut top[i];
-                texts.resize(texts.len().max(column as usize + 1), String::new());
-                texts[column as usize] = cell_text(&Data::from(cell.get_value().clone())).unwrap_or_default();
-            }
-            first.unwrap_or(0) as usize
-        }
-        other => {
-            let range = other.worksheet_range(&sheet).map_err(|e| sheet_error(&e))?;
-            top = range
-                .rows()
-                .take(HEADER_SEARCH_ROWS)
-                .map(|r| r.iter().map(|c| cell_text(c).unwrap_or_default()).collect())
-                .collect();
-            range.start().map_or(0, |(r, _)| r as usize)
-        }
-    };
-    let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first_row));
-    let (header_index, map) = find_header(&top, schema, declared)
-        .ok_or_else(|| Error::input(path, format!("sheet '{sheet}': {}", header_not_found(config))))?;
-    let header_row = first_row + header_index + 1;
-    check_required(&map, schema, &top[header_index])
-        .map_err(|m| Error::input(path, format!("sheet '{sheet}', header row {header_row}: {m}")))
+    let limit = HEADER_SEARCH_ROWS.max(config.header_row.as_ref().map_or(0, |h| h.value));
+    let rows =
+        sheet_rows(&mut workbook, &sheet, limit).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
+    header(&rows, config, schema, &sheet).map(|_| ()).map_err(|m| Error::input(path, m))
 }
 
 pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let (mut workbook, sheet) = open(path, config)?;
-    let range = workbook.worksheet_range(&sheet).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let rows: Vec<&[Data]> = range.rows().collect();
-    let texts = |row: &[Data]| row.iter().map(|c| cell_text(c).unwrap_or_default()).collect::<Vec<_>>();
-
-    let top: Vec<Vec<String>> =
-        rows.iter().take(HEADER_SEARCH_ROWS.max(declared_index(config, first_row))).map(|r| texts(r)).collect();
-    let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first_row));
-    let (header_index, map) = find_header(&top, schema, declared)
-        .ok_or_else(|| Error::input(path, format!("sheet '{sheet}': {}", header_not_found(config))))?;
-    let headers = texts(rows[header_index]);
-    let header_row = first_row + header_index + 1;
-    check_required(&map, schema, &headers)
-        .map_err(|m| Error::input(path, format!("sheet '{sheet}', header row {header_row}: {m}")))?;
+    let rows = sheet_rows(&mut workbook, &sheet, usize::MAX)
+        .map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
+    let (header_at, map) = header(&rows, config, schema, &sheet).map_err(|m| Error::input(path, m))?;
+    let header_row = header_at + 1;
+    let headers: Vec<String> = rows
+        .iter()
+        .find(|(r, _)| *r == header_at)
+        .map_or_else(Vec::new, |(_, cells)| cells.iter().map(|c| c.clone().unwrap_or_default()).collect());
 
     let unmapped_headers = map.unmapped.clone();
-    let data = &rows[header_index + 1..];
+    let data: Vec<_> = rows.iter().filter(|(r, _)| *r > header_at).collect();
     let mut columns = TextColumns::new(schema, map, data.len());
-    let mut blank_rows = 0;
-    for (i, row) in data.iter().enumerate() {
-        let cells: Vec<Option<String>> = row.iter().map(cell_text).collect();
+    // Rows with no cell at all are blank rows too, as in a range.
+    let gap = |above: usize, row: usize| row.saturating_sub(above + 1);
+    let mut blank_rows = data.windows(2).map(|w| gap(w[0].0, w[1].0)).sum::<usize>()
+        + data.first().map_or(0, |(r, _)| gap(header_at, *r));
+    for (row, cells) in data {
         if cells.iter().all(|c| c.as_deref().is_none_or(|t| t.trim().is_empty())) {
             blank_rows += 1;
             continue;
         }
-        let excel_row = (header_row + 1 + i) as u64;
-        columns.push(excel_row, |c| cells.get(c).and_then(|t| t.as_deref()));
+        columns.push(*row as u64 + 1, |c| cells.get(c).and_then(|t| t.as_deref()));
     }
     let (frame, _) = columns.finish();
     let info = ReadInfo { sheet: Some(sheet), header_row, headers, unmapped_headers, blank_rows, ..Default::default() };

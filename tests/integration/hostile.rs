@@ -114,3 +114,26 @@ fn a_folder_where_latest_belongs_is_refused_before_running() {
     let entries: Vec<_> = std::fs::read_dir(p.path("runs/p")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(entries, ["latest"], "nothing was run");
 }
+
+#[test]
+fn a_cell_at_the_last_column_and_row_does_not_allocate_the_sheet() {
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, text) in ["客户编码", "客户名称", "客户分类"].iter().enumerate() {
+        ws.write_string(0, c as u16, *text).unwrap();
+        ws.write_string(1, c as u16, ["C1", "甲公司", "成单客户"][c]).unwrap();
+    }
+    // The sheet's bounding box is now A1:XFD1048576: 17 billion cells.
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    book.save(p.path("data/c.xlsx")).unwrap();
+    assert!(std::fs::metadata(p.path("data/c.xlsx")).unwrap().len() < 10_000);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let input = &p.manifest("p")["inputs"][0];
+    assert_eq!((input["rows_read"].as_u64(), input["rows_rejected"].as_u64()), (Some(2), Some(1)));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(1_048_576));
+    assert_eq!(input["blank_rows"].as_u64(), Some(1_048_573), "the rows between are blank");
+}
