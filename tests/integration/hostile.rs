@@ -137,3 +137,30 @@ fn a_cell_at_the_last_column_and_row_does_not_allocate_the_sheet() {
     assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(1_048_576));
     assert_eq!(input["blank_rows"].as_u64(), Some(1_048_573), "the rows between are blank");
 }
+
+#[test]
+fn a_list_column_is_json_text_and_an_overlong_text_is_cut_in_the_sheet_only() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let p = Project::new();
+    let long = "长".repeat(40_000);
+    p.write("data/c.csv", format!("客户编码,客户名称,客户分类\nC1,甲公司乙公司,成单客户\nC2,{long},成单客户\n"));
+    let stages = "  - select:\n      input: customers\n      output: parts\n      derive:\n        pieces: \"STRING_TO_ARRAY(name, '公')\"\n      columns: [customer_id, name, pieces]\n";
+    let text = format!(
+        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [parts]\n"
+    );
+    p.write("pipelines/p.yaml", text);
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut book = open_workbook_auto(p.latest("p").join("p.xlsx")).unwrap();
+    let sheet = book.worksheet_range("parts").unwrap();
+    assert_eq!(sheet.get_value((1, 2)), Some(&Data::String("[\"甲\",\"司乙\",\"司\"]".into())));
+    let Some(Data::String(cut)) = sheet.get_value((2, 1)) else { panic!("no text in B3") };
+    assert_eq!(cut.chars().count(), 32_767);
+    assert!(cut.starts_with("长长") && cut.ends_with("[cut: the Parquet file has the whole text]"));
+    let parts = read_parquet(&p.latest("p").join("parts.parquet"));
+    assert_eq!(parts.column("name").unwrap().str().unwrap().get(1), Some(long.as_str()), "Parquet keeps it whole");
+    let finding = &p.manifest("p")["findings"][0];
+    assert_eq!(finding["code"], "workbook_cell_cut");
+    assert!(finding["message"].as_str().unwrap().contains("the first at row 3, column 'name'"), "{finding}");
+}
