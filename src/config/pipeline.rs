@@ -204,6 +204,16 @@ fn resolve_source(
                 .with_help("add `format: csv`, `format: xlsx` or `format: parquet`"),
         );
     }
+    if !config.delimiter.value.is_ascii() {
+        let message = format!("delimiter '{}' is not a single-byte character", config.delimiter.value);
+        diags.push(
+            doc.at(&config.delimiter.referenced, message)
+                .with_help("a CSV delimiter is one ASCII character, such as ',' ';' or '|'"),
+        );
+    }
+    if let Some(h) = config.header_row.as_ref().filter(|h| h.value == 0) {
+        diags.push(doc.at(&h.referenced, "header_row counts from 1 (the first row or line)"));
+    }
     if let Some(rate) = &config.max_reject_rate
         && !(0.0..=1.0).contains(&rate.value)
     {

@@ -21,7 +21,7 @@ pub struct SourceConfig {
     pub encoding: Encoding,
     /// CSV field delimiter.
     #[serde(default = "default_delimiter")]
-    pub delimiter: char,
+    pub delimiter: Spanned<char>,
     /// XLSX sheet, by name or 0-based index; the first sheet when absent.
     #[serde(default)]
     pub sheet: Option<Sheet>,
@@ -44,8 +44,8 @@ pub struct SourceConfig {
     pub max_reject_rate: Option<Spanned<f64>>,
 }
 
-fn default_delimiter() -> char {
-    ','
+fn default_delimiter() -> Spanned<char> {
+    Spanned::new(',', serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

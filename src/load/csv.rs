@@ -31,7 +31,7 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
                     .iter()
                     .map(String::from_utf8_lossy)
                     .collect::<Vec<_>>()
-                    .join(&config.delimiter.to_string()),
+                    .join(&config.delimiter.value.to_string()),
             });
             return;
         }
@@ -84,8 +84,9 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     if text.trim().is_empty() {
         return Err(Error::input(path, "empty file: no header row"));
     }
-    let delimiter = u8::try_from(config.delimiter)
-        .map_err(|_| Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter)))?;
+    let delimiter = u8::try_from(config.delimiter.value).map_err(|_| {
+        Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter.value))
+    })?;
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
@@ -136,7 +137,13 @@ impl<'a> LineCounter<'a> {
         while matches!(self.text.get(offset), Some(b'\n' | b'\r')) {
             offset += 1;
         }
-        self.line += self.text[self.offset..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        // A line ends at \n, \r\n, or a lone \r (old Mac exports).
+        let span = &self.text[self.offset..offset];
+        let ends = span
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && span.get(i + 1).or(self.text.get(offset)) != Some(&b'\n')));
+        self.line += ends.count() as u64;
         self.offset = offset;
         self.line
     }

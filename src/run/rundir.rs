@@ -57,14 +57,18 @@ impl RunDir {
             return Err(Error::io(&link, std::io::Error::other(why)));
         }
         let _lock = lock(base)?;
+        let partials = remove_stale_partials(base);
         let stem = format!("{as_of}_{}", started.format("%Y%m%dT%H%M%S"));
-        let taken = |id: &str| ["", ".failed"].iter().any(|s| base.join(format!("{id}{s}")).exists());
+        let taken = |id: &str| {
+            ["", ".failed"].iter().any(|s| base.join(format!("{id}{s}")).exists())
+                || partials.iter().any(|(other, _)| other == id)
+        };
         for n in 1.. {
             let run_id = if n == 1 { stem.clone() } else { format!("{stem}-{n}") };
-            let work = base.join(format!(".{run_id}.partial"));
             if taken(&run_id) {
                 continue;
             }
+            let work = base.join(format!(".{run_id}.{}.partial", std::process::id()));
             match std::fs::create_dir(&work) {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io(&work, e)),
@@ -132,6 +136,22 @@ impl Drop for RunDir {
             *partial = None;
         }
     }
+}
+
+/// The partial directories of runs in progress (`.<run-id>.<pid>.partial`), as (run
+/// id, pid). Those whose process is gone (killed with SIGKILL, or by the machine
+/// going down) are removed first, so they do not pile up.
+fn remove_stale_partials(base: &Path) -> Vec<(String, u32)> {
+    let entries = std::fs::read_dir(base).into_iter().flatten().flatten();
+    let partials = entries.filter_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        let (id, pid) = name.strip_prefix('.')?.strip_suffix(".partial")?.rsplit_once('.')?;
+        Some((id.to_string(), pid.parse::<u32>().ok()?))
+    });
+    let alive = |pid: u32| !Path::new("/proc").is_dir() || Path::new(&format!("/proc/{pid}")).exists();
+    partials
+        .filter(|(id, pid)| alive(*pid) || std::fs::remove_dir_all(base.join(format!(".{id}.{pid}.partial"))).is_err())
+        .collect()
 }
 
 /// The start stamp written into manifests.

@@ -164,3 +164,45 @@ fn a_list_column_is_json_text_and_an_overlong_text_is_cut_in_the_sheet_only() {
     assert_eq!(finding["code"], "workbook_cell_cut");
     assert!(finding["message"].as_str().unwrap().contains("the first at row 3, column 'name'"), "{finding}");
 }
+
+#[test]
+fn cr_only_line_endings_number_rows_by_line() {
+    let p = Project::new();
+    p.write("data/c.csv", "客户编码,客户名称,客户分类\rC1,甲公司,成单客户\rC2,乙公司,测试客户\r,丙公司,成单客户\r");
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let rows: Vec<u64> = rejects.column("row").unwrap().u64().unwrap().into_no_null_iter().collect();
+    assert_eq!(rows, [3, 4]);
+}
+
+#[test]
+fn options_that_cannot_work_are_refused_by_check() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    let file =
+        p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", "    delimiter: \"，\"\n    header_row: 0\n"));
+    let out = tally(&["check", file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_reported(&err, "delimiter '，' is not a single-byte character", &file, 6, 16);
+    assert_reported(&err, "header_row counts from 1", &file, 7, 17);
+}
+
+#[test]
+fn a_later_run_removes_the_partial_folders_of_killed_runs() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    // Linux pids stop at 4,194,304: this process cannot be running.
+    let stale = p.path("runs/p/.2024-12-31_20241231T000000.4194305.partial");
+    let running = p.path(&format!("runs/p/.2024-12-31_20241231T000001.{}.partial", std::process::id()));
+    for dir in [&stale, &running] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("customers.parquet"), b"half written").unwrap();
+    }
+    assert!(p.run("pipelines/p.yaml").status.success());
+    assert!(!stale.exists(), "the killed run's folder is removed");
+    assert!(running.exists(), "a live run's folder is kept");
+}
