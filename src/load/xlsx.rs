@@ -8,7 +8,7 @@ use std::io::BufReader;
 use calamine::{Data, Reader, Sheets, open_workbook_auto};
 
 use super::headers::{HEADER_SEARCH_ROWS, HeaderMap, check_required, declared_index, find_header, header_not_found};
-use super::raw::{RawTable, ReadInfo, TextColumns};
+use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
 
@@ -42,17 +42,24 @@ fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, 
 /// A sheet's rows that hold cells, in order: (0-based row, cell texts by column).
 type Rows = Vec<(usize, Vec<Option<String>>)>;
 
+/// The cells holding an Excel error (`#DIV/0!`, `#N/A` …), as (row, column).
+type Errors = std::collections::HashSet<(usize, usize)>;
+
 /// Reads a sheet cell by cell, so memory follows the cells and never the sheet's
 /// bounding box: a lone cell at XFD1048576 would make a 17-billion-cell range. Stops
 /// `limit` rows below the first.
-fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize) -> Result<Rows, String> {
-    let mut rows: Rows = Vec::new();
+fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize) -> Result<(Rows, Errors), String> {
+    let (mut rows, mut errors): (Rows, Errors) = Default::default();
     let Sheets::Xlsx(xlsx) = workbook else {
         // Other formats (xls, ods) have no cell reader; their ranges are what they declare.
         let range = workbook.worksheet_range(sheet).map_err(|e| e.to_string())?;
         let first = range.start().map_or(0, |(r, _)| r as usize);
-        let texts = |r: &[Data]| r.iter().map(cell_text).collect();
-        return Ok(range.rows().take(limit).enumerate().map(|(i, r)| (first + i, texts(r))).collect());
+        for (i, r) in range.rows().take(limit).enumerate() {
+            errors
+                .extend(r.iter().enumerate().filter(|(_, c)| matches!(c, Data::Error(_))).map(|(c, _)| (first + i, c)));
+            rows.push((first + i, r.iter().map(cell_text).collect()));
+        }
+        return Ok((rows, errors));
     };
     let mut cells = xlsx.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
     while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
@@ -65,10 +72,14 @@ fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize)
         }
         let texts = &mut rows.last_mut().expect("a row was pushed").1;
         texts.resize(texts.len().max(column + 1), None);
-        texts[column] = cell_text(&Data::from(cell.get_value().clone()));
+        let value = Data::from(cell.get_value().clone());
+        if matches!(value, Data::Error(_)) {
+            errors.insert((row, column));
+        }
+        texts[column] = cell_text(&value);
     }
     rows.sort_by_key(|(row, _)| *row); // a hand-made file may list rows out of order
-    Ok(rows)
+    Ok((rows, errors))
 }
 
 /// The header row among the top rows (gaps are blank rows) and its mapping, checked.
@@ -94,14 +105,14 @@ fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> R
 pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
     let (mut workbook, sheet) = open(path, config)?;
     let limit = HEADER_SEARCH_ROWS.max(config.header_row.as_ref().map_or(0, |h| h.value));
-    let rows =
+    let (rows, _) =
         sheet_rows(&mut workbook, &sheet, limit).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     header(&rows, config, schema, &sheet).map(|_| ()).map_err(|m| Error::input(path, m))
 }
 
 pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let (mut workbook, sheet) = open(path, config)?;
-    let rows = sheet_rows(&mut workbook, &sheet, usize::MAX)
+    let (rows, errors) = sheet_rows(&mut workbook, &sheet, usize::MAX)
         .map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     let (header_at, map) = header(&rows, config, schema, &sheet).map_err(|m| Error::input(path, m))?;
     let header_row = header_at + 1;
@@ -111,7 +122,9 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
         .map_or_else(Vec::new, |(_, cells)| cells.iter().map(|c| c.clone().unwrap_or_default()).collect());
 
     let unmapped_headers = map.unmapped.clone();
+    let mapped: Vec<usize> = map.sources.iter().flatten().copied().collect();
     let data: Vec<_> = rows.iter().filter(|(r, _)| *r > header_at).collect();
+    let mut malformed = Vec::new();
     let mut columns = TextColumns::new(schema, map, data.len());
     // Rows with no cell at all are blank rows too, as in a range.
     let gap = |above: usize, row: usize| row.saturating_sub(above + 1);
@@ -122,11 +135,27 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
             blank_rows += 1;
             continue;
         }
+        // An error cell (#DIV/0!, #N/A …) where a value is read is no value to load.
+        if let Some(&c) = mapped.iter().find(|&&c| errors.contains(&(*row, c))) {
+            let text = |i: usize| cells.get(i).cloned().flatten().unwrap_or_default();
+            malformed.push(MalformedRow {
+                row: *row as u64 + 1,
+                reason: "excel_error",
+                detail: format!("column '{}' holds the Excel error {}", headers[c], text(c)),
+                record: headers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| format!("{h}={}", text(i)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+            continue;
+        }
         columns.push(*row as u64 + 1, |c| cells.get(c).and_then(|t| t.as_deref()));
     }
     let (frame, _) = columns.finish();
     let info = ReadInfo { sheet: Some(sheet), header_row, headers, unmapped_headers, blank_rows, ..Default::default() };
-    Ok(RawTable { frame, malformed: Vec::new(), info })
+    Ok(RawTable { frame, malformed, info })
 }
 
 /// A cell as the text an export would show: integral numbers without ".0" (codes and
@@ -147,6 +176,6 @@ fn cell_text(cell: &Data) -> Option<String> {
             }
         }),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
-        Data::Error(e) => Some(format!("#{e:?}")),
+        Data::Error(e) => Some(e.to_string()),
     }
 }

@@ -206,3 +206,41 @@ fn a_later_run_removes_the_partial_folders_of_killed_runs() {
     assert!(!stale.exists(), "the killed run's folder is removed");
     assert!(running.exists(), "a live run's folder is kept");
 }
+
+#[test]
+fn an_excel_error_cell_is_a_reject_with_its_text_not_a_value() {
+    use rust_xlsxwriter::Formula;
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, text) in ["客户编码", "客户名称", "客户分类", "备注"].iter().enumerate() {
+        ws.write_string(0, c as u16, *text).unwrap();
+    }
+    for (r, id) in [(1, "C1"), (2, "C2"), (3, "C3")] {
+        ws.write_string(r, 0, id).unwrap();
+        ws.write_string(r, 2, "成单客户").unwrap();
+    }
+    ws.write_string(1, 1, "甲公司").unwrap();
+    ws.write_formula(2, 1, Formula::new("=1/0").set_result("#DIV/0!")).unwrap();
+    ws.write_string(3, 1, "丙公司").unwrap();
+    // An error in a column nothing reads loses nothing.
+    ws.write_formula(3, 3, Formula::new("=NA()").set_result("#N/A")).unwrap();
+    book.save(p.path("data/c.xlsx")).unwrap();
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let input = &p.manifest("p")["inputs"][0];
+    assert_eq!((input["rows_read"].as_u64(), input["rows_rejected"].as_u64()), (Some(3), Some(1)));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let text = |c: &str| rejects.column(c).unwrap().str().unwrap().get(0).unwrap().to_string();
+    assert_eq!(
+        (rejects.column("row").unwrap().u64().unwrap().get(0), text("reason").as_str()),
+        (Some(3), "excel_error")
+    );
+    assert_eq!(text("detail"), "column '客户名称' holds the Excel error #DIV/0!");
+    let names = read_parquet(&p.latest("p").join("customers.parquet"));
+    assert_eq!(
+        names.column("name").unwrap().str().unwrap().no_null_iter().collect::<Vec<_>>(),
+        ["甲公司", "丙公司"]
+    );
+}
