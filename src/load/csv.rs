@@ -20,8 +20,20 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
     let estimated_rows = bytes.len() / (headers.len() * 12).max(1);
     let mut columns = TextColumns::new(schema, map, estimated_rows);
     let mut malformed = Vec::new();
+    let mut unclosed = None;
     let mut add = |record: &csv::ByteRecord| {
         let row = line_of(record);
+        let breaks = record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count()).sum::<usize>();
+        if breaks > MAX_FIELD_LINES && unclosed.is_none() {
+            unclosed = Some(Error::input(
+                path,
+                format!(
+                    "line {row}: a quoted field runs over {breaks} lines, to line {}; a closing quote is \
+                     probably missing where it opens",
+                    row + breaks as u64
+                ),
+            ));
+        }
         if record.len() != headers.len() {
             malformed.push(MalformedRow {
                 row,
@@ -43,6 +55,9 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         add(&record);
     }
+    if let Some(error) = unclosed {
+        return Err(error);
+    }
     let (frame, _) = columns.finish();
     let info = ReadInfo { encoding: Some(encoding), header_row, headers, unmapped_headers, ..Default::default() };
     Ok(RawTable { frame, malformed, info })
@@ -63,6 +78,10 @@ pub fn probe_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     let (text, _) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
     head(path, &text, config, schema).map(|_| ())
 }
+
+/// A quoted field over more lines than this is taken for a quote never closed, which
+/// would otherwise swallow the rows below it into one field.
+const MAX_FIELD_LINES: usize = 10;
 
 /// How much of a CSV file `tally check` reads to find its header.
 const PROBE_BYTES: u64 = 256 * 1024;

@@ -239,8 +239,22 @@ fn an_excel_error_cell_is_a_reject_with_its_text_not_a_value() {
     );
     assert_eq!(text("detail"), "column '客户名称' holds the Excel error #DIV/0!");
     let names = read_parquet(&p.latest("p").join("customers.parquet"));
-    assert_eq!(
-        names.column("name").unwrap().str().unwrap().no_null_iter().collect::<Vec<_>>(),
-        ["甲公司", "丙公司"]
-    );
+    assert_eq!(names.column("name").unwrap().str().unwrap().no_null_iter().collect::<Vec<_>>(), ["甲公司", "丙公司"]);
+}
+
+#[test]
+fn a_quote_never_closed_is_an_error_at_the_line_it_opens() {
+    let p = Project::new();
+    let mut csv = String::from(CUSTOMERS);
+    for i in 2..30 {
+        let name = if i == 5 { "\"乙公司".to_string() } else { format!("公司{i}") };
+        csv.push_str(&format!("C{i},{name},成单客户\n"));
+    }
+    p.write("data/c.csv", csv);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = p.run("pipelines/p.yaml");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("c.csv: line 6: a quoted field runs over 25 lines, to line 31"), "{err}");
+    assert!(no_run_left(&p, "p"));
 }
