@@ -44,7 +44,7 @@ impl Pipeline {
 pub struct Source {
     pub name: String,
     pub config: SourceConfig,
-    /// `config.path` resolved against the pipeline file's folder.
+    /// `config.path` resolved against the pipeline file's folder through the file system.
     pub path: PathBuf,
     pub format: Format,
     pub schema: Schema,
@@ -185,7 +185,7 @@ fn resolve_source(
     config: SourceConfig,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Source> {
-    let path = clean_path(&base.join(&config.path.value));
+    let path = resolve(&base.join(&config.path.value));
     if !path.is_file() {
         let found = path
             .parent()
@@ -219,7 +219,7 @@ fn resolve_source(
     {
         diags.push(doc.at(&rate.referenced, "max_reject_rate is a share of rows, from 0 to 1 (0.05 is 5%)"));
     }
-    let schema_path = clean_path(&base.join(&config.schema.value));
+    let schema_path = resolve(&base.join(&config.schema.value));
     let schema = if schema_path.is_file() {
         load_schema(&schema_path).map_err(|d| diags.extend(d)).ok()
     } else {
@@ -232,8 +232,14 @@ fn resolve_source(
     Some(Source { name: name.to_string(), config, path, format: format?, schema: schema? })
 }
 
-/// Removes `.` and `dir/..` from a path without touching the file system, so that
-/// paths in messages and the manifest read as the user would write them.
+/// The file a path names, as the file system resolves it (`sub/..` through a symlinked
+/// `sub` is not the folder `sub` is in): its canonical path. A path to nothing is only
+/// tidied, for the message that says so.
+fn resolve(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| clean_path(path))
+}
+
+/// Removes `.` and `dir/..` from a path without touching the file system.
 fn clean_path(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();

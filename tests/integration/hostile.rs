@@ -258,3 +258,22 @@ fn a_quote_never_closed_is_an_error_at_the_line_it_opens() {
     assert!(err.contains("c.csv: line 6: a quoted field runs over 25 lines, to line 31"), "{err}");
     assert!(no_run_left(&p, "p"));
 }
+
+#[test]
+fn dot_dot_after_a_symlink_is_resolved_as_the_file_system_does() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("data/deep/inner")).unwrap();
+    std::os::unix::fs::symlink(p.path("data/deep/inner"), p.path("sub")).unwrap();
+    // `sub/..` is data/deep on disk, but the project folder as text.
+    p.write("data/deep/c.csv", CUSTOMERS);
+    p.write("c.csv", "客户编码,客户名称,客户分类\nWRONG,错公司,成单客户\n");
+    p.write("pipelines/p.yaml", customers_pipeline("p", "../sub/../c.csv", ""));
+    let text = std::fs::read_to_string(p.path("pipelines/p.yaml")).unwrap().replace("../data/../sub", "../sub");
+    p.write("pipelines/p.yaml", text);
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let customers = read_parquet(&p.latest("p").join("customers.parquet"));
+    assert_eq!(customers.column("customer_id").unwrap().str().unwrap().get(0), Some("C1"));
+    let canonical = std::fs::canonicalize(p.path("data/deep/c.csv")).unwrap();
+    assert_eq!(p.manifest("p")["inputs"][0]["path"], canonical.display().to_string());
+}
