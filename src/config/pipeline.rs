@@ -186,7 +186,10 @@ fn resolve_source(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Source> {
     let path = resolve(&base.join(&config.path.value));
-    if !path.is_file() {
+    if path.exists() && !path.is_file() {
+        let message = format!("source '{name}': {} is not a regular file (a folder, device or pipe)", path.display());
+        diags.push(doc.at(&config.path.referenced, message));
+    } else if !path.is_file() {
         let found = path
             .parent()
             .and_then(|dir| std::fs::read_dir(dir).ok())

@@ -1,9 +1,10 @@
 //! Text decoding of CSV exports: UTF-8 (with or without BOM) or GB18030, which
-//! includes GBK and GB2312 as exported by Chinese finance software.
+//! includes GBK and GB2312 as exported by Chinese finance software; UTF-16 when its
+//! byte order mark says so (Excel's "Unicode text").
 
 use std::borrow::Cow;
 
-use encoding_rs::{DecoderResult, GB18030};
+use encoding_rs::{DecoderResult, Encoding as Charset, GB18030, UTF_16BE, UTF_16LE};
 
 use crate::config::Encoding;
 
@@ -11,6 +12,18 @@ use crate::config::Encoding;
 /// Returns the text and the name of the encoding used. Never replaces bad bytes:
 /// an undecodable byte is an error naming its line.
 pub fn decode(bytes: &[u8], declared: Encoding) -> Result<(Cow<'_, str>, &'static str), String> {
+    // A UTF-16 byte order mark is unmistakable, whatever was declared.
+    for (bom, charset, name) in [(b"\xFF\xFE", UTF_16LE, "utf-16le"), (b"\xFE\xFF", UTF_16BE, "utf-16be")] {
+        if let Some(body) = bytes.strip_prefix(bom) {
+            return strict(charset, body).map(|t| (Cow::Owned(t), name));
+        }
+    }
+    // No CSV text holds a NUL byte; UTF-16 that lost its mark does (in every ASCII character).
+    if bytes[..bytes.len().min(4096)].contains(&0) {
+        return Err("has NUL bytes: it looks like UTF-16 without a byte order mark, or not text; \
+                    save it as UTF-8 or GBK"
+            .into());
+    }
     let (body, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, true),
         None => (bytes, false),
@@ -39,7 +52,12 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
 }
 
 fn gb18030(bytes: &[u8]) -> Result<String, String> {
-    let mut decoder = GB18030.new_decoder_without_bom_handling();
+    strict(GB18030, bytes)
+}
+
+/// Decodes without replacing anything: a malformed sequence is an error naming its line.
+fn strict(charset: &'static Charset, bytes: &[u8]) -> Result<String, String> {
+    let mut decoder = charset.new_decoder_without_bom_handling();
     let capacity = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 3);
     let mut out = String::with_capacity(capacity);
     let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
@@ -47,7 +65,7 @@ fn gb18030(bytes: &[u8]) -> Result<String, String> {
         DecoderResult::InputEmpty => Ok(out),
         DecoderResult::Malformed(bad, _) => {
             let at = read.saturating_sub(bad as usize);
-            Err(format!("invalid GB18030 byte sequence at line {}, byte {at}", line_of(bytes, at)))
+            Err(format!("invalid {} byte sequence at line {}, byte {at}", charset.name(), line_of(bytes, at)))
         }
         DecoderResult::OutputFull => unreachable!("buffer sized by max_utf8_buffer_length"),
     }

@@ -102,8 +102,15 @@ pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> R
         })
         .collect();
     let found: Vec<&str> = headers.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect();
+    let further = if map.matched() == 0 {
+        format!(
+            "; no row among the first {HEADER_SEARCH_ROWS} names a column: if the header is further down, set `header_row:`"
+        )
+    } else {
+        String::new()
+    };
     Err(format!(
-        "no header maps to required column {}; headers found: {}{}",
+        "no header maps to required column {}; headers found: {}{}{further}",
         named.join(", "),
         found.join(", "),
         near.concat()
@@ -175,7 +182,10 @@ mod tests {
         let err = check_required(&map_headers(&h, &schema()), &schema(), &h).unwrap_err();
         assert_eq!(
             err,
-            "no header maps to required column 'customer_id' (aliases: 客户编码, Customer Code), 'name' (aliases: 客户名称); headers found: 编号, 电话"
+            "no header maps to required column 'customer_id' (aliases: 客户编码, Customer Code), 'name' (aliases: 客户名称); headers found: 编号, 电话; no row among the first 30 names a column: if the header is further down, set `header_row:`"
         );
+        let h = headers(&["编号", "客户名称"]);
+        let err = check_required(&map_headers(&h, &schema()), &schema(), &h).unwrap_err();
+        assert!(!err.contains("header_row"), "a row that names a column is a header: {err}");
     }
 }

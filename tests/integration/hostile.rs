@@ -277,3 +277,30 @@ fn dot_dot_after_a_symlink_is_resolved_as_the_file_system_does() {
     let canonical = std::fs::canonicalize(p.path("data/deep/c.csv")).unwrap();
     assert_eq!(p.manifest("p")["inputs"][0]["path"], canonical.display().to_string());
 }
+
+#[test]
+fn utf16_is_read_with_its_mark_and_named_without_it() {
+    let p = Project::new();
+    let utf16 = |text: &str| text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
+    p.write("data/c.csv", [&b"\xFF\xFE"[..], &utf16(CUSTOMERS)].concat());
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.manifest("p")["inputs"][0]["encoding"], "utf-16le");
+
+    p.write("data/c.csv", utf16(CUSTOMERS));
+    let out = p.run("pipelines/p.yaml");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("it looks like UTF-16 without a byte order mark"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_folder_or_device_as_a_source_is_named_as_such() {
+    let p = Project::new();
+    std::fs::create_dir(p.path("data/c.csv")).unwrap();
+    let file = p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = tally(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_reported(&stderr(&out), "source 'customers': ", &file, 4, 11);
+    assert!(stderr(&out).contains("is not a regular file (a folder, device or pipe)"), "{}", stderr(&out));
+}
