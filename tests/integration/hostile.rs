@@ -304,3 +304,39 @@ fn a_folder_or_device_as_a_source_is_named_as_such() {
     assert_reported(&stderr(&out), "source 'customers': ", &file, 4, 11);
     assert!(stderr(&out).contains("is not a regular file (a folder, device or pipe)"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_latest_and_the_store_whole() {
+    let p = Project::new();
+    let text = std::fs::read_to_string(repo().join("pipelines/quarterly_inventory.yaml")).unwrap();
+    let text = text.replace("../sample_data/", &format!("{}/sample_data/", repo().display())).replace(
+        "      output: golden_customers\n",
+        "      output: golden_customers\n      save_model: ../models/customers.json\n",
+    );
+    p.write("pipelines/q.yaml", text);
+    assert!(p.run("pipelines/q.yaml").status.success());
+    let good = p.latest("quarterly_inventory");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["run", p.path("pipelines/q.yaml").to_str().unwrap(), "--out", p.path("runs").to_str().unwrap()])
+            .args(["--quiet"])
+            .spawn()
+            .unwrap()
+    };
+    for delay in [5, 40, 120, 300, 600, 900] {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL: no handler runs
+        child.wait().unwrap();
+        let latest = p.latest("quarterly_inventory");
+        let manifest = std::fs::read_to_string(latest.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"status\": \"ok\""), "latest is a complete run after a kill at {delay} ms");
+        assert!(latest == good || latest.join("quarterly_inventory.xlsx").is_file());
+        let saved = std::fs::read(p.path("models/customers.json")).unwrap();
+        assert_eq!(saved, std::fs::read(latest.join("golden_customers_model.json")).unwrap(), "{delay} ms");
+    }
+    assert!(p.run("pipelines/q.yaml").status.success());
+    let left = std::fs::read_dir(p.path("runs/quarterly_inventory")).unwrap();
+    let partials = left.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".partial")).count();
+    assert_eq!(partials, 0, "the killed runs' folders are gone");
+}
