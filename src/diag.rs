@@ -67,6 +67,9 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// What an identifier may be, for the help of a diagnostic that refuses one.
+pub const IDENTIFIER_HELP: &str = "use letters, digits and '_', not starting with a digit, at most 128 bytes";
+
 /// Whether a name may name a table, a source or a pipeline: letters (any script),
 /// digits and `_`, not starting with a digit. Such a name never becomes a path
 /// outside the folder it is joined to.
@@ -143,9 +146,11 @@ mod tests {
         for ok in ["customers", "golden_customers_map", "_x1", "客户"] {
             assert!(is_identifier(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "../x", "a/b", "/tmp/x", "1st", "a b", "a.b", "a\\b"] {
+        for bad in ["", ".", "..", "../x", "a/b", "/tmp/x", "1st", "a b", "a.b", "a\\b", "a\0b"] {
             assert!(!is_identifier(bad), "{bad}");
         }
+        // A file name holds 255 bytes; 100 Chinese characters are 300.
+        assert!(is_identifier(&"长".repeat(42)) && !is_identifier(&"长".repeat(43)));
     }
 
     #[test]

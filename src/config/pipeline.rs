@@ -12,7 +12,7 @@ use serde_saphyr::{Location, Spanned};
 use super::schema::{Schema, load_schema};
 use super::source::{Format, SourceConfig};
 use super::yaml::{Doc, Node};
-use crate::diag::{Diagnostic, did_you_mean, is_identifier};
+use crate::diag::{Diagnostic, IDENTIFIER_HELP, did_you_mean, is_identifier};
 
 /// A pipeline file whose top level, sources and schemas are valid. Its stage entries
 /// are kept as nodes for the planner to compile.
@@ -150,7 +150,7 @@ pub fn load_pipeline(path: &Path) -> Result<(Pipeline, Vec<Diagnostic>), Vec<Dia
 
 fn identifier_problem(doc: &Doc, at: &Location, what: &str, name: &str) -> Diagnostic {
     doc.at(at, format!("{what} '{name}' is not an identifier; it names files and folders of the run"))
-        .with_help("use letters, digits and '_', not starting with a digit")
+        .with_help(IDENTIFIER_HELP)
 }
 
 /// Top-level keys that are not pipeline keys, each at its line with a suggestion.

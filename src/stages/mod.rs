@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
 use crate::config::yaml::Doc;
-use crate::diag::{Diagnostic, is_identifier};
+use crate::diag::{Diagnostic, IDENTIFIER_HELP, is_identifier};
 use crate::run::RunContext;
 
 /// What a compiled stage is to the planner and the executor.
@@ -164,7 +164,7 @@ impl BuildContext<'_> {
             Err(self
                 .doc
                 .at(&name.referenced, format!("table name '{}' is not an identifier", name.value))
-                .with_help("use letters, digits and '_', not starting with a digit, e.g. customers_clean"))
+                .with_help(format!("{IDENTIFIER_HELP}, e.g. customers_clean")))
         }
     }
 }
