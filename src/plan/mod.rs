@@ -152,6 +152,14 @@ fn check_graph(
             }
         }
     }
+    // Excel's sheet names ignore case, and each output is a sheet.
+    let mut sheets: HashMap<String, &str> = HashMap::new();
+    for out in &pipeline.outputs {
+        if let Some(other) = sheets.insert(out.value.to_lowercase(), &out.value) {
+            let message = format!("outputs '{other}' and '{}' differ only in case; their sheets would not", out.value);
+            diags.push(doc.at(&out.referenced, message));
+        }
+    }
     for out in &pipeline.outputs {
         if !producers.contains_key(&out.value) && !partial {
             diags.push(

@@ -340,3 +340,17 @@ fn a_run_killed_at_any_moment_leaves_latest_and_the_store_whole() {
     let partials = left.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".partial")).count();
     assert_eq!(partials, 0, "the killed runs' folders are gone");
 }
+
+#[test]
+fn outputs_whose_sheets_would_collide_are_refused_by_check() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    let stages = "  - filter:\n      input: customers\n      output: Customers\n      where: \"true\"\n";
+    let text = format!(
+        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [customers, Customers]\n"
+    );
+    let file = p.write("pipelines/p.yaml", text);
+    let out = tally(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_reported(&stderr(&out), "outputs 'customers' and 'Customers' differ only in case", &file, 11, 22);
+}
