@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (text, encoding) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
-    let Head { mut reader, top, header_index, map, headers, header_row, mut lines } =
+    let Head { mut reader, delimiter, top, header_index, map, headers, header_row, mut lines } =
         head(path, &text, config, schema)?;
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
     let mut line_of = |r: &csv::ByteRecord| lines.line_at(r.position().map_or(0, |p| p.byte()) as usize);
@@ -39,11 +39,7 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
                 row,
                 reason: "ragged_row",
                 detail: format!("expected {} fields, found {}", headers.len(), record.len()),
-                record: record
-                    .iter()
-                    .map(String::from_utf8_lossy)
-                    .collect::<Vec<_>>()
-                    .join(&config.delimiter.value.to_string()),
+                record: csv_line(record, delimiter),
             });
             return;
         }
@@ -79,6 +75,14 @@ pub fn probe_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     head(path, &text, config, schema).map(|_| ())
 }
 
+/// A record as one CSV line, quoted where a field needs it, so it can be reloaded.
+fn csv_line(record: &csv::ByteRecord, delimiter: u8) -> String {
+    let mut writer =
+        csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let line = writer.write_byte_record(record).ok().and_then(|_| writer.into_inner().ok()).unwrap_or_default();
+    String::from_utf8_lossy(&line).trim_end_matches('\n').to_string()
+}
+
 /// A quoted field over more lines than this is taken for a quote never closed, which
 /// would otherwise swallow the rows below it into one field.
 const MAX_FIELD_LINES: usize = 10;
@@ -89,6 +93,7 @@ const PROBE_BYTES: u64 = 256 * 1024;
 /// A CSV file read up to its header row: the reader goes on from there.
 struct Head<'t> {
     reader: csv::Reader<&'t [u8]>,
+    delimiter: u8,
     /// The records read to find the header, the header among them.
     top: Vec<csv::ByteRecord>,
     header_index: usize,
@@ -132,7 +137,7 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     check_required(&map, schema, &headers).map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
     // Rows below the header are numbered from here on.
     lines.line_at(top[header_index].position().map_or(0, |p| p.byte()) as usize);
-    Ok(Head { reader, top, header_index, map, headers, header_row, lines })
+    Ok(Head { reader, delimiter, top, header_index, map, headers, header_row, lines })
 }
 
 /// Line numbers from byte offsets, counted incrementally as records go by. The csv

@@ -25,7 +25,9 @@ const HEADER: &str = "客户编码,客户名称,客户分类\n";
 
 #[test]
 fn ragged_rows_are_rejected_with_their_line() {
-    let csv = format!("{HEADER}C1,甲公司,成单客户\nC2,乙公司,成单客户,多余\nC3,丙公司\nC4,丁公司,潜在客户\n");
+    let csv = format!(
+        "{HEADER}C1,甲公司,成单客户\nC2,\"乙公司, 北京\",成单客户,\"多余\"\"引号\"\nC3,丙公司\nC4,丁公司,潜在客户\n"
+    );
     let (p, code, err) = run_on("c.csv", csv.as_bytes(), "");
     assert_eq!(code, 0, "{err}");
     let m = p.manifest("p");
@@ -36,6 +38,9 @@ fn ragged_rows_are_rejected_with_their_line() {
     assert_eq!(rows, [3, 4]);
     let detail = rejects.column("detail").unwrap().str().unwrap().get(0).unwrap();
     assert_eq!(detail, "expected 3 fields, found 4");
+    // The record is a CSV line again, quoted as it must be to be reloaded.
+    let record = rejects.column("record").unwrap().str().unwrap().get(0).unwrap();
+    assert_eq!(record, "C2,\"乙公司, 北京\",成单客户,\"多余\"\"引号\"");
 }
 
 #[test]
