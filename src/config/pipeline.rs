@@ -91,7 +91,13 @@ pub fn load_pipeline(path: &Path) -> Result<(Pipeline, Vec<Diagnostic>), Vec<Dia
     let doc = Doc::new(path, &text);
     let mut diags = unknown_top_keys(&doc)?;
     let top: PipelineDoc = doc.parse().map_err(|d| vec![d])?;
-    let mut required = |key: &str| diags.push(Diagnostic::new(path, 0, 0, format!("missing key '{key}'")));
+    // A required key that an unknown key's "did you mean" names is reported once, there.
+    let suggested: Vec<String> = diags.iter().filter_map(|d| d.help.clone()).collect();
+    let mut required = |key: &str| {
+        if !suggested.iter().any(|h| h.contains(&format!("'{key}'"))) {
+            diags.push(Diagnostic::new(path, 0, 0, format!("missing key '{key}'")));
+        }
+    };
     let name = match &top.name {
         Some(n) => Some(n),
         None => {

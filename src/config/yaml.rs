@@ -74,8 +74,13 @@ fn message_of(err: &YamlError) -> String {
         other => {
             let text = other.to_string();
             let first = text.lines().next().unwrap_or_default();
-            match first.rfind(" at line ") {
-                Some(i) => first[..i].to_string(),
+            let first = first.rfind(" at line ").map_or(first, |i| &first[..i]);
+            // The parser's advice names an option of its own, not one of the file's.
+            match first.strip_prefix("duplicate mapping key: ") {
+                Some(rest) => {
+                    let key = rest.split(',').next().unwrap_or_default();
+                    format!("duplicate key '{key}': a key may appear once in a mapping")
+                }
                 None => first.to_string(),
             }
         }

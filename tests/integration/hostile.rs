@@ -354,3 +354,22 @@ fn outputs_whose_sheets_would_collide_are_refused_by_check() {
     assert_eq!(out.status.code(), Some(2));
     assert_reported(&stderr(&out), "outputs 'customers' and 'Customers' differ only in case", &file, 11, 22);
 }
+
+#[test]
+fn every_top_level_typo_is_reported_once_and_a_duplicate_key_in_the_files_words() {
+    let p = Project::new();
+    let file = p.write("pipelines/p.yaml", "nme: p\nsourcess: {}\noutput: [customers]\n");
+    let out = tally(&["check", file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2));
+    for (key, line) in [("nme", 1), ("sourcess", 2), ("output", 3)] {
+        assert_reported(&err, &format!("unknown key '{key}'"), &file, line, 1);
+    }
+    assert!(!err.contains("missing key"), "each problem once: {err}");
+
+    let file = p.write("pipelines/p.yaml", "name: p\nname: q\nsources: {}\noutputs: []\n");
+    let out = tally(&["check", file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_reported(&err, "duplicate key 'name': a key may appear once in a mapping", &file, 2, 1);
+    assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
+}
