@@ -76,13 +76,19 @@ fn message_of(err: &YamlError) -> String {
             let first = text.lines().next().unwrap_or_default();
             let first = first.rfind(" at line ").map_or(first, |i| &first[..i]);
             // The parser's advice names an option of its own, not one of the file's.
-            match first.strip_prefix("duplicate mapping key: ") {
-                Some(rest) => {
-                    let key = rest.split(',').next().unwrap_or_default();
-                    format!("duplicate key '{key}': a key may appear once in a mapping")
-                }
-                None => first.to_string(),
+            if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+                let key = rest.split(',').next().unwrap_or_default();
+                return format!("duplicate key '{key}': a key may appear once in a mapping");
             }
+            // A budget breach (an alias bomb, deep nesting) is worded in Rust's debug form.
+            if let Some(breach) = first.strip_prefix("budget breached: ") {
+                let what = breach.split([' ', '{']).next().unwrap_or_default().to_lowercase();
+                return format!(
+                    "the file is larger or deeper than a pipeline ever needs (too many {what}); \
+                     tally stops reading it there"
+                );
+            }
+            first.to_string()
         }
     }
 }

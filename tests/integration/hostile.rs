@@ -373,3 +373,18 @@ fn every_top_level_typo_is_reported_once_and_a_duplicate_key_in_the_files_words(
     assert_reported(&err, "duplicate key 'name': a key may appear once in a mapping", &file, 2, 1);
     assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
 }
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_in_words() {
+    let p = Project::new();
+    let mut text = String::from("name: p\nsources: {}\noutputs: []\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+    }
+    let file = p.write("pipelines/p.yaml", text);
+    let out = tally(&["check", file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error: the file is larger or deeper than a pipeline ever needs (too many nodes)"), "{err}");
+    assert!(!err.contains("Nodes {"), "no Rust debug text: {err}");
+}
