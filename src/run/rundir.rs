@@ -1,9 +1,11 @@
 //! Run directories: every run writes into `OUT/<pipeline>/<run-id>/`, never over an
-//! earlier run. Files go into a hidden `.partial` directory that is renamed when the
-//! run is complete; then its effects are applied, and only then does the `latest` link
-//! move. A failed run leaves nothing, unless its gates stopped it: that run is kept as
-//! `<run-id>.failed` for the evidence. An interrupted run (SIGINT, SIGTERM) removes
-//! its partial directory before the process exits.
+//! earlier run. Files go into a hidden `.<run-id>.<pid>.partial` directory that is
+//! renamed when the run is complete; then its effects are applied, and only then does
+//! the `latest` link move. A failed run leaves nothing, unless its gates stopped it:
+//! that run is kept as `<run-id>.failed` for the evidence. An interrupted run (SIGINT,
+//! SIGTERM) removes its partial directory before the process exits; one killed outright
+//! leaves it for the next run to remove. Ids are picked and runs committed under a lock
+//! on the pipeline's folder, so concurrent runs never share an id or move `latest` back.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
