@@ -23,7 +23,7 @@ use crate::error::{Error, PolarsContext, Result};
 use crate::plan::Plan;
 use crate::rejects;
 use crate::stages::{Finding, Severity};
-use crate::write::{write_parquet, write_workbook};
+use crate::write::{SheetNote, write_parquet, write_workbook};
 use manifest::{EffectInfo, InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
 
 pub struct RunOptions {
@@ -71,17 +71,7 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     sheets.extend(outcome.sheets.iter().map(|(name, df)| (name.as_str(), df)));
     sheets.push(("rejects", &outcome.rejects));
     let sheet_notes = write_workbook(&sheets, &dir.file(&workbook_file)?, as_of)?;
-    for note in &sheet_notes {
-        if let Some((row, column)) = &note.first_cut {
-            let message = format!(
-                "sheet '{}': {} cells over Excel's 32,767 characters were cut in the workbook, \
-                 the first at row {row}, column '{column}'; the Parquet file keeps them whole",
-                note.sheet, note.cells_cut
-            );
-            let finding = Finding::new(Severity::Warn, "workbook_cell_cut", message);
-            outcome.findings.push(Finding { origin: "workbook".into(), ..finding });
-        }
-    }
+    outcome.findings.extend(sheet_notes.iter().filter_map(cut_cells));
 
     let stopped = outcome.stopped();
     let manifest = Manifest {
@@ -123,6 +113,17 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     }
     let dir = dir.commit(&outcome.effects)?;
     Ok(RunReport { dir, manifest })
+}
+
+/// A warning for a sheet whose cells were cut to Excel's limit.
+fn cut_cells(note: &SheetNote) -> Option<Finding> {
+    let (row, column) = note.first_cut.as_ref()?;
+    let message = format!(
+        "sheet '{}': {} cells over Excel's 32,767 characters were cut in the workbook, \
+         the first at row {row}, column '{column}'; the Parquet file keeps them whole",
+        note.sheet, note.cells_cut
+    );
+    Some(Finding { origin: "workbook".into(), ..Finding::new(Severity::Warn, "workbook_cell_cut", message) })
 }
 
 fn inputs(pipeline: &Pipeline, loads: &[SourceRun]) -> Result<Vec<InputInfo>> {
