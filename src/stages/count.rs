@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Finding, Input, Io, Problem, Severity, Stage, StageOutput, empty_frames, planned_schema, require,
+    BuildContext, Diagnostics, Finding, Input, Io, Problem, Severity, Stage, StageOutput, empty_frames, planned_schema,
+    require,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -49,17 +50,13 @@ pub struct Count {
 
 impl CountConfig {
     pub fn build(self, cx: &BuildContext) -> Result<Count, Vec<Diagnostic>> {
-        let mut diags = Vec::new();
-        let output = cx.table_name(&self.output).map_err(|d| diags.push(d)).ok();
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
         if self.by.is_empty() {
-            diags.push(cx.error(None, format!("count '{}': `by` needs at least one column", self.output.value)));
+            d.push(cx.error(None, format!("count '{}': `by` needs at least one column", self.output.value)));
         }
-        match output {
-            Some(output) if diags.is_empty() => {
-                Ok(Count { io: Io { inputs: vec![Input::rows(&self.input)], output }, config: self })
-            }
-            _ => Err(diags),
-        }
+        let inputs = vec![Input::rows(&self.input)];
+        d.finish(|| Count { io: Io { inputs, output: output.expect("checked") }, config: self })
     }
 }
 

@@ -17,13 +17,6 @@ fn customers() -> String {
     )
 }
 
-/// A pipeline over `data/c.csv` with `stages` (indented as list items) and `outputs`.
-fn pipeline(stages: &str, outputs: &str) -> String {
-    format!(
-        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [{outputs}]\n"
-    )
-}
-
 /// A dedup stage on phone and name with fixed weights (five records train nothing).
 fn dedup(output: &str, input: &str, extra: &str) -> String {
     format!(
@@ -62,20 +55,23 @@ fn check_derives_the_schemas_of_three_named_outputs_without_running() {
       by: [cluster_size]
 ";
     let stages = format!("{}{downstream}", dedup("golden", "customers", ""));
-    p.write("pipelines/p.yaml", pipeline(&stages, "pair_scores, lineage_by_rule, cluster_sizes"));
+    p.write("pipelines/p.yaml", stages_pipeline(&stages, "pair_scores, lineage_by_rule, cluster_sizes"));
     let (code, err) = check(&p, "pipelines/p.yaml");
     assert_eq!(code, Some(0), "{err}");
     assert!(!p.path("runs").exists() && !p.path("pipelines/runs").exists(), "check writes nothing");
 
     // A column the pairs table does not have is found, with the nearest one it has.
-    p.write("pipelines/p.yaml", pipeline(&stages.replace("match_probability", "match_probabilty"), "pair_scores"));
+    p.write(
+        "pipelines/p.yaml",
+        stages_pipeline(&stages.replace("match_probability", "match_probabilty"), "pair_scores"),
+    );
     let (code, err) = check(&p, "pipelines/p.yaml");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("error: stage 'pair_scores': column 'match_probabilty' not found"), "{err}");
     assert!(err.contains("help: did you mean 'match_probability'?"), "{err}");
 
     // And the run produces exactly those tables.
-    p.write("pipelines/p.yaml", pipeline(&stages, "pair_scores, lineage_by_rule, cluster_sizes"));
+    p.write("pipelines/p.yaml", stages_pipeline(&stages, "pair_scores, lineage_by_rule, cluster_sizes"));
     let out = p.run("pipelines/p.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
     let m = p.manifest("p");
@@ -97,7 +93,7 @@ fn check_does_not_train_read_models_or_read_data_rows() {
     csv.extend_from_slice(b"C10,\xFF\xFE,x,1\n");
     p.write("data/c.csv", csv);
     p.write("data/model.json", "this is not a model");
-    let text = pipeline(&dedup("golden", "customers", "      model: ../data/model.json\n"), "golden")
+    let text = stages_pipeline(&dedup("golden", "customers", "      model: ../data/model.json\n"), "golden")
         .replace("schema: ../schemas/customers.yaml", "schema: ../schemas/customers.yaml\n    encoding: utf-8");
     p.write("pipelines/p.yaml", text);
     let (code, err) = check(&p, "pipelines/p.yaml");
@@ -113,7 +109,7 @@ fn table_names_that_would_be_paths_are_refused_by_check() {
     p.write("data/c.csv", customers());
     for name in ["../x", "a/b"] {
         let stages = format!("  - filter:\n      input: customers\n      output: \"{name}\"\n      where: \"true\"\n");
-        p.write("pipelines/p.yaml", pipeline(&stages, "customers"));
+        p.write("pipelines/p.yaml", stages_pipeline(&stages, "customers"));
         let (code, err) = check(&p, "pipelines/p.yaml");
         assert_eq!(code, Some(2), "{err}");
         assert_reported(&err, &format!("table name '{name}' is not an identifier"), &p.path("pipelines/p.yaml"), 9, 15);
@@ -126,7 +122,7 @@ fn a_warning_is_shown_and_kept_and_an_error_finding_stops_the_run() {
     p.write("data/c.csv", customers());
     // Blocks of more than one record are skipped: a warning, not a failure.
     let stages = dedup("golden", "customers", "      max_block_size: 2\n").replace("[[phone]]", "[[category]]");
-    p.write("pipelines/p.yaml", pipeline(&stages, "golden"));
+    p.write("pipelines/p.yaml", stages_pipeline(&stages, "golden"));
     let out = tally(&["run", p.path("pipelines/p.yaml").to_str().unwrap(), "--out", p.path("runs").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let summary = String::from_utf8_lossy(&out.stdout);
@@ -140,7 +136,8 @@ fn a_warning_is_shown_and_kept_and_an_error_finding_stops_the_run() {
 
     // More rejects than the gate allows: exit 3, the run kept as failed, latest unmoved.
     p.write("data/c.csv", format!("{}C6,坏行公司,不存在的分类,1\n", customers()));
-    let gated = pipeline(&stages, "golden").replace("customers.yaml\n", "customers.yaml\n    max_reject_rate: 0.1\n");
+    let gated =
+        stages_pipeline(&stages, "golden").replace("customers.yaml\n", "customers.yaml\n    max_reject_rate: 0.1\n");
     p.write("pipelines/p.yaml", gated);
     let out = p.run("pipelines/p.yaml");
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -168,13 +165,13 @@ fn an_effect_is_applied_only_when_the_run_commits() {
     let saving = dedup("golden", "customers", "      save_model: ../models/customers.json\n");
     // A later stage fails at run time (its model file is not a model).
     let failing = dedup("again", "golden", "      model: ../data/wrong_model.json\n");
-    p.write("pipelines/p.yaml", pipeline(&format!("{saving}{failing}"), "golden, again"));
+    p.write("pipelines/p.yaml", stages_pipeline(&format!("{saving}{failing}"), "golden, again"));
     let out = p.run("pipelines/p.yaml");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("stage 'again'"), "{}", stderr(&out));
     assert!(!p.path("models").exists(), "the store is as it was");
 
-    p.write("pipelines/p.yaml", pipeline(&saving, "golden"));
+    p.write("pipelines/p.yaml", stages_pipeline(&saving, "golden"));
     let out = p.run("pipelines/p.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
     let saved = std::fs::read(p.path("models/customers.json")).unwrap();
@@ -192,7 +189,7 @@ fn the_context_carries_the_previous_runs_table() {
     p.write("data/c.csv", customers());
     let stages =
         "  - count:\n      input: customers\n      output: by_category\n      by: [category]\n      previous: true\n";
-    p.write("pipelines/p.yaml", pipeline(stages, "by_category"));
+    p.write("pipelines/p.yaml", stages_pipeline(stages, "by_category"));
     assert!(p.run("pipelines/p.yaml").status.success());
     let first = p.manifest("p");
     assert!(first["previous_run"].is_null());

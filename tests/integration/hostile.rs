@@ -5,6 +5,15 @@ use crate::util::*;
 
 const CUSTOMERS: &str = "客户编码,客户名称,客户分类\nC1,甲公司,成单客户\n";
 
+/// A project with a small customers CSV and a pipeline `p` over it; `extra` goes
+/// under the source.
+fn customers_project(extra: &str) -> Project {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", extra));
+    p
+}
+
 fn no_run_left(p: &Project, pipeline: &str) -> bool {
     std::fs::read_dir(p.path("runs").join(pipeline)).into_iter().flatten().next().is_none()
 }
@@ -28,9 +37,7 @@ fn a_parquet_file_cut_in_the_middle_is_an_error_naming_it_not_a_panic() {
 
 #[test]
 fn runs_started_together_get_their_own_ids_and_latest_is_the_last_started() {
-    let p = Project::new();
-    p.write("data/c.csv", CUSTOMERS);
-    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let p = customers_project("");
     let pipeline = p.path("pipelines/p.yaml");
     let runs: Vec<_> = (0..8)
         .map(|_| {
@@ -92,9 +99,7 @@ fn a_table_named_like_the_run_directorys_own_files_is_refused() {
     p.write("data/c.csv", CUSTOMERS);
     for name in ["rejects", "manifest"] {
         let stages = format!("  - filter:\n      input: customers\n      output: {name}\n      where: \"true\"\n");
-        let text = format!(
-            "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [{name}]\n"
-        );
+        let text = stages_pipeline(&stages, name);
         let file = p.write("pipelines/p.yaml", text);
         let out = tally(&["check", file.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2));
@@ -104,9 +109,7 @@ fn a_table_named_like_the_run_directorys_own_files_is_refused() {
 
 #[test]
 fn a_folder_where_latest_belongs_is_refused_before_running() {
-    let p = Project::new();
-    p.write("data/c.csv", CUSTOMERS);
-    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let p = customers_project("");
     std::fs::create_dir_all(p.path("runs/p/latest")).unwrap();
     let out = p.run("pipelines/p.yaml");
     assert_eq!(out.status.code(), Some(1));
@@ -145,9 +148,7 @@ fn a_list_column_is_json_text_and_an_overlong_text_is_cut_in_the_sheet_only() {
     let long = "长".repeat(40_000);
     p.write("data/c.csv", format!("客户编码,客户名称,客户分类\nC1,甲公司乙公司,成单客户\nC2,{long},成单客户\n"));
     let stages = "  - select:\n      input: customers\n      output: parts\n      derive:\n        pieces: \"STRING_TO_ARRAY(name, '公')\"\n      columns: [customer_id, name, pieces]\n";
-    let text = format!(
-        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [parts]\n"
-    );
+    let text = stages_pipeline(stages, "parts");
     p.write("pipelines/p.yaml", text);
     let out = p.run("pipelines/p.yaml");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -179,10 +180,8 @@ fn cr_only_line_endings_number_rows_by_line() {
 
 #[test]
 fn options_that_cannot_work_are_refused_by_check() {
-    let p = Project::new();
-    p.write("data/c.csv", CUSTOMERS);
-    let file =
-        p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", "    delimiter: \"，\"\n    header_row: 0\n"));
+    let p = customers_project("    delimiter: \"，\"\n    header_row: 0\n");
+    let file = p.path("pipelines/p.yaml");
     let out = tally(&["check", file.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -192,9 +191,7 @@ fn options_that_cannot_work_are_refused_by_check() {
 
 #[test]
 fn a_later_run_removes_the_partial_folders_of_killed_runs() {
-    let p = Project::new();
-    p.write("data/c.csv", CUSTOMERS);
-    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let p = customers_project("");
     // Linux pids stop at 4,194,304: this process cannot be running.
     let stale = p.path("runs/p/.2024-12-31_20241231T000000.4194305.partial");
     let running = p.path(&format!("runs/p/.2024-12-31_20241231T000001.{}.partial", std::process::id()));
@@ -346,9 +343,7 @@ fn outputs_whose_sheets_would_collide_are_refused_by_check() {
     let p = Project::new();
     p.write("data/c.csv", CUSTOMERS);
     let stages = "  - filter:\n      input: customers\n      output: Customers\n      where: \"true\"\n";
-    let text = format!(
-        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [customers, Customers]\n"
-    );
+    let text = stages_pipeline(stages, "customers, Customers");
     let file = p.write("pipelines/p.yaml", text);
     let out = tally(&["check", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

@@ -92,6 +92,13 @@ pub fn customers_pipeline(name: &str, file: &str, extra: &str) -> String {
     )
 }
 
+/// A pipeline over `data/c.csv` with `stages` (indented as list items) and `outputs`.
+pub fn stages_pipeline(stages: &str, outputs: &str) -> String {
+    format!(
+        "name: p\nsources:\n  customers:\n    path: ../data/c.csv\n    schema: ../schemas/customers.yaml\nstages:\n{stages}outputs: [{outputs}]\n"
+    )
+}
+
 pub fn read_parquet(path: &Path) -> polars::prelude::DataFrame {
     use polars::prelude::*;
     ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
