@@ -6,18 +6,54 @@ use polars::prelude::*;
 pub const ROW_COLUMN: &str = "row";
 pub const RECORD: &str = "record";
 
-/// Where rejects come from: the stage, and for loads the source name and file.
-#[derive(Debug, Clone)]
+/// The column loads attach to every row and row-preserving stages carry: a struct of the
+/// source's name and the row's number in its file (CSV line, Excel row, Parquet row), so
+/// that a row a later stage rejects is reported where a person can find it. Never
+/// written to an output.
+pub const ORIGIN: &str = "__origin";
+
+pub fn origin_dtype() -> DataType {
+    DataType::Struct(vec![Field::new("source".into(), DataType::String), Field::new("row".into(), DataType::UInt64)])
+}
+
+/// Where a reject comes from: the stage, and the source, file and row of the row.
+#[derive(Clone)]
 pub struct Origin {
     pub stage: String,
-    pub source: String,
-    pub file: String,
+    source: Expr,
+    file: Expr,
+    row: Expr,
+}
+
+impl Origin {
+    /// Rows of one loaded file; `row` is the reader's row number.
+    pub fn load(source: &str, file: &str, row: Expr) -> Origin {
+        Origin { stage: format!("load:{source}"), source: lit(source.to_string()), file: lit(file.to_string()), row }
+    }
+
+    /// Rows of a stage's input, found by the origin the loads attached. A table without
+    /// one (a stage's aggregate) is named by `table` and its row, counted in `row_index`.
+    /// The file is filled in by the executor, which knows every source's file.
+    pub fn carried(stage: String, schema: &Schema, table: &str, row_index: &str) -> Origin {
+        let (source, row) = if schema.contains(ORIGIN) {
+            let field = |name: &str| col(ORIGIN).struct_().field_by_name(name);
+            (field("source"), field("row"))
+        } else {
+            (lit(table.to_string()), col(row_index))
+        };
+        Origin { stage, source, file: lit(NULL).cast(DataType::String), row }
+    }
+
+    /// The `ORIGIN` column a load attaches to its rows.
+    pub fn column(&self) -> Expr {
+        as_struct(vec![self.source.clone().alias("source"), self.row.clone().cast(DataType::UInt64).alias("row")])
+            .alias(ORIGIN)
+    }
 }
 
 /// The columns of one reject entry, in the table's order.
 pub fn entry(
     origin: &Origin,
-    row: Expr,
     column: Option<&str>,
     value: Expr,
     reason: Expr,
@@ -27,9 +63,9 @@ pub fn entry(
     let text = |s: &str| lit(s.to_string());
     vec![
         text(&origin.stage).alias("stage"),
-        text(&origin.source).alias("source"),
-        text(&origin.file).alias("file"),
-        row.cast(DataType::UInt64).alias(ROW_COLUMN),
+        origin.source.clone().cast(DataType::String).alias("source"),
+        origin.file.clone().cast(DataType::String).alias("file"),
+        origin.row.clone().cast(DataType::UInt64).alias(ROW_COLUMN),
         column.map_or(lit(NULL).cast(DataType::String), text).alias("column"),
         value.cast(DataType::String).alias("value"),
         reason.cast(DataType::String).alias("reason"),
@@ -57,6 +93,27 @@ pub fn schema() -> Schema {
 
 pub fn empty() -> DataFrame {
     DataFrame::empty_with_schema(&schema())
+}
+
+/// How many rows the entries are about: a row can fail in several columns.
+pub fn rows(rejects: &DataFrame) -> PolarsResult<usize> {
+    let key = ["source".to_string(), ROW_COLUMN.to_string()];
+    Ok(rejects.unique_stable(Some(&key), UniqueKeepStrategy::Any, None)?.height())
+}
+
+/// Fills the file of stage rejects, which know only the source, from the sources' files.
+pub fn with_files<'a>(
+    rejects: DataFrame,
+    files: impl IntoIterator<Item = (&'a str, String)>,
+) -> PolarsResult<DataFrame> {
+    let missing = col("file").is_null();
+    let file = files.into_iter().fold(lit(NULL).cast(DataType::String), |other, (source, file)| {
+        when(col("source").eq(lit(source.to_string()))).then(lit(file)).otherwise(other)
+    });
+    rejects
+        .lazy()
+        .with_column(when(missing).then(file.fill_null(lit(""))).otherwise(col("file")).alias("file"))
+        .collect()
 }
 
 /// Reject counts by reason, for the manifest and summary.

@@ -51,12 +51,14 @@ pub struct Source {
 }
 
 impl Source {
-    /// The columns a loaded source has: its schema's, plus `source_system` when tagged.
+    /// The columns a loaded source has: its schema's, `source_system` when tagged, and
+    /// the rows' origin.
     pub fn frame_schema(&self) -> polars::prelude::Schema {
         let mut schema = self.schema.polars_schema();
         if self.config.system.is_some() {
             schema.insert("source_system".into(), polars::prelude::DataType::String);
         }
+        schema.insert(crate::rejects::ORIGIN.into(), crate::rejects::origin_dtype());
         schema
     }
 }

@@ -13,7 +13,8 @@ use crate::values;
 
 const REJECTED: &str = "__rejected";
 
-/// Rows accepted with their schema types, and the reject entries of the others.
+/// Rows accepted with their schema types (and the reader's row number), and the reject
+/// entries of the others.
 pub struct Cast {
     pub accepted: DataFrame,
     /// One entry per failing value (a row can fail in several columns).
@@ -42,7 +43,14 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
         .clone()
         .lazy()
         .filter(col(REJECTED).not())
-        .select(schema.columns.iter().map(|c| col(parsed_name(c)).alias(c.name.as_str())).collect::<Vec<_>>())
+        .select(
+            schema
+                .columns
+                .iter()
+                .map(|c| col(parsed_name(c)).alias(c.name.as_str()))
+                .chain([col(ROW)])
+                .collect::<Vec<_>>(),
+        )
         .collect()?;
     let bad = checked.lazy().filter(col(REJECTED)).with_column(record(schema)).collect()?;
     let rows_rejected = bad.height();
@@ -53,7 +61,6 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
             let reason = col(reason_name(c));
             bad.clone().lazy().filter(reason.clone().is_not_null()).select(rejects::entry(
                 origin,
-                col(ROW),
                 Some(c.name.as_str()),
                 col(c.name.as_str()).cast(DataType::String),
                 reason.clone(),

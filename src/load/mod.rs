@@ -61,11 +61,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
     if raw.frame.height() + raw.malformed.len() == 0 && !source.config.allow_empty {
         return Err(Error::input(path, "no data rows below the header (set `allow_empty: true` if that is expected)"));
     }
-    let origin = Origin {
-        stage: format!("load:{}", source.name),
-        source: source.name.clone(),
-        file: path.display().to_string(),
-    };
+    let origin = Origin::load(&source.name, &path.display().to_string(), col(ROW));
     let context = || format!("{}: casting to schema '{}'", path.display(), source.schema.name);
     let parsed_rows = raw.frame.height();
     let seconds_read = started.elapsed().as_secs_f64();
@@ -79,6 +75,8 @@ pub fn load(source: &Source) -> Result<Loaded> {
             Column::new_scalar("source_system".into(), Scalar::from(PlSmallStr::from(system.as_str())), table.height());
         table.with_column(tag).context(context)?;
     }
+    // The reader's row numbers become the origin that later stages report rejects by.
+    let table = table.lazy().with_column(origin.column()).drop(cols([ROW])).collect().context(context)?;
     let stats = LoadStats {
         rows_read: parsed_rows + raw.malformed.len(),
         rows_accepted: table.height(),

@@ -78,14 +78,11 @@ pub fn from_malformed(origin: &Origin, rows: &[MalformedRow]) -> PolarsResult<Da
         return Ok(rejects::empty());
     }
     let frame = df! {
-        "row" => rows.iter().map(|r| r.row).collect::<Vec<_>>(),
+        ROW => rows.iter().map(|r| r.row).collect::<Vec<_>>(),
         "reason" => rows.iter().map(|r| r.reason).collect::<Vec<_>>(),
         "detail" => rows.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>(),
         "record" => rows.iter().map(|r| r.record.as_str()).collect::<Vec<_>>(),
     }?;
     let none = || lit(NULL).cast(DataType::String);
-    frame
-        .lazy()
-        .select(rejects::entry(origin, col("row"), None, none(), col("reason"), col("detail"), col("record")))
-        .collect()
+    frame.lazy().select(rejects::entry(origin, None, none(), col("reason"), col("detail"), col("record"))).collect()
 }

@@ -136,6 +136,9 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
             break;
         }
     }
+    let files = plan.pipeline.sources.iter().map(|s| (s.name.as_str(), s.path.display().to_string()));
+    outcome.rejects = rejects::with_files(std::mem::take(&mut outcome.rejects), files)
+        .context(|| "naming the files of stage rejects".to_string())?;
     outcome.rejects.rechunk_mut();
     // Levels finish in any order; report in the order the pipeline declares.
     let position = |id: &str| plan.stages.iter().position(|s| s.id() == id);
@@ -191,7 +194,7 @@ fn run_stage(
     let names = stage.outputs();
     conforms(&names, &node.schemas, &output.tables).map_err(stage_error)?;
     let rows_rejected = match &output.rejects {
-        Some(r) => r.column(rejects::ROW_COLUMN).and_then(|c| c.n_unique()).map_err(stage_error)?,
+        Some(r) => rejects::rows(r).map_err(stage_error)?,
         None => 0,
     };
     let run = StageRun {

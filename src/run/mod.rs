@@ -54,6 +54,8 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     for name in pipeline.output_names() {
         // A stopped run writes the outputs it got to.
         let Some(table) = outcome.tables.get_mut(name) else { continue };
+        // The origin is for rejects; outputs hold the data.
+        let _ = table.drop_in_place(rejects::ORIGIN);
         let file = format!("{name}.parquet");
         write_parquet(table, &dir.file(&file)?)?;
         let columns = table.get_column_names().iter().map(|c| c.to_string()).collect();

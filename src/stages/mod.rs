@@ -128,9 +128,11 @@ pub fn require<S: AsRef<str>>(schema: &Schema, names: impl IntoIterator<Item = (
 }
 
 /// The schema of a lazy plan over empty frames of the given schemas.
+/// Working columns (`__…`) are not part of a stage's output; the rows' origin is.
 pub fn planned_schema(plan: PolarsResult<LazyFrame>) -> Result<Schema, Vec<Problem>> {
     let schema = plan.and_then(|mut lf| lf.collect_schema()).map_err(|e| vec![Problem::plan(None, &e)])?;
-    Ok(schema.iter().filter(|(n, _)| !n.starts_with("__")).map(|(n, t)| (n.clone(), t.clone())).collect())
+    let kept = |n: &str| !n.starts_with("__") || n == crate::rejects::ORIGIN;
+    Ok(schema.iter().filter(|(n, _)| kept(n)).map(|(n, t)| (n.clone(), t.clone())).collect())
 }
 
 /// Empty frames of the given schemas, to plan over.

@@ -10,6 +10,7 @@ use super::{
     BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
 };
 use crate::diag::Diagnostic;
+use crate::rejects;
 use crate::run::RunContext;
 
 #[derive(Debug, Deserialize)]
@@ -51,12 +52,14 @@ impl SelectConfig {
 }
 
 impl Select {
-    fn plan(&self, mut lf: LazyFrame) -> LazyFrame {
+    /// `carries_origin`: the input has the rows' origin, which a kept-columns list keeps.
+    fn plan(&self, mut lf: LazyFrame, carries_origin: bool) -> LazyFrame {
         if !self.derive.is_empty() {
             lf = lf.with_columns(self.derive.iter().map(|(n, e)| e.expr.clone().alias(n.as_str())).collect::<Vec<_>>());
         }
         if let Some(columns) = &self.columns {
-            lf = lf.select(columns.iter().map(|c| col(c.value.as_str())).collect::<Vec<_>>());
+            let origin = carries_origin.then(|| col(rejects::ORIGIN));
+            lf = lf.select(columns.iter().map(|c| col(c.value.as_str())).chain(origin).collect::<Vec<_>>());
         }
         if !self.rename.is_empty() {
             lf = lf.rename(self.rename.keys(), self.rename.values(), true);
@@ -85,10 +88,12 @@ impl Stage for Select {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(vec![planned_schema(Ok(self.plan(empty_frames(inputs).remove(0))))?])
+        Ok(vec![planned_schema(Ok(self.plan(empty_frames(inputs).remove(0), inputs[0].contains(rejects::ORIGIN))))?])
     }
 
     fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
-        Ok(StageOutput::table(self.plan(inputs.remove(0).lazy()).collect()?))
+        let input = inputs.remove(0);
+        let carries_origin = input.schema().contains(rejects::ORIGIN);
+        Ok(StageOutput::table(self.plan(input.lazy(), carries_origin).collect()?))
     }
 }

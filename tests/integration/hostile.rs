@@ -383,3 +383,88 @@ fn a_yaml_alias_bomb_is_refused_in_words() {
     assert!(err.contains("error: the file is larger or deeper than a pipeline ever needs (too many nodes)"), "{err}");
     assert!(!err.contains("Nodes {"), "no Rust debug text: {err}");
 }
+
+/// Rejects of a clean and a dedup stage after a union of a CSV and a titled XLSX name
+/// the source, its file and the CSV line or Excel row, not the unioned table's position.
+#[test]
+fn stage_rejects_name_the_source_file_and_row_through_union_and_select() {
+    let p = Project::new();
+    // ERP line 3 and CRM row 4 have bad tax ids; CRM row 5 repeats ERP's id C1.
+    p.write(
+        "data/erp.csv",
+        "客户编码,客户名称,客户分类,税号\nC1,甲公司,成单客户,91110000600037341L\nC2,乙公司,成单客户,91110000600037341N\nC3,丙公司,成单客户,\n",
+    );
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write_string(0, 0, "客户档案").unwrap();
+    let rows = [
+        ["客户编码", "客户名称", "客户分类", "税号"],
+        ["K1", "丁公司", "成单客户", "123"],
+        ["C1", "戊公司", "成单客户", ""],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, text) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 2, c as u16, *text).unwrap();
+        }
+    }
+    book.save(p.path("data/crm.xlsx")).unwrap();
+    let source = |name: &str, file: &str| {
+        format!("  {name}:\n    path: ../data/{file}\n    schema: ../schemas/customers.yaml\n    system: {name}\n")
+    };
+    p.write(
+        "pipelines/p.yaml",
+        format!(
+            "name: p\nsources:\n{}{}stages:
+  - union: {{ inputs: [erp, crm], output: all }}
+  - select: {{ input: all, output: some, columns: [customer_id, name, tax_id, source_system] }}
+  - clean:
+      input: some
+      output: cleaned
+      columns:
+        tax_id: {{ normalize: uscc, on_invalid: reject }}
+  - dedup:
+      input: cleaned
+      output: golden
+      id: customer_id
+      blocking: [[name]]
+      compare:
+        name: {{ method: exact, weights: [6, -4] }}
+      threshold: {{ match: 0.9, review: 0.5 }}
+outputs: [golden, cleaned]
+",
+            source("erp", "erp.csv"),
+            source("crm", "crm.xlsx")
+        ),
+    );
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let text = |c: &str, i: usize| rejects.column(c).unwrap().str().unwrap().get(i).unwrap().to_string();
+    let mut got: Vec<(String, String, String, u64, String)> = (0..rejects.height())
+        .map(|i| {
+            let file = std::path::Path::new(&text("file", i)).file_name().unwrap().to_string_lossy().into_owned();
+            let row = rejects.column("row").unwrap().u64().unwrap().get(i).unwrap();
+            (text("stage", i), text("source", i), file, row, text("reason", i))
+        })
+        .collect();
+    got.sort();
+    let want = |stage: &str, source: &str, file: &str, row: u64, reason: &str| {
+        (stage.to_string(), source.to_string(), file.to_string(), row, reason.to_string())
+    };
+    assert_eq!(
+        got,
+        [
+            want("clean:cleaned", "crm", "crm.xlsx", 4, "invalid_bad_length"),
+            want("clean:cleaned", "erp", "erp.csv", 3, "invalid_bad_check_character"),
+            want("dedup:golden", "crm", "crm.xlsx", 5, "duplicate_id"),
+        ]
+    );
+    for output in ["golden", "cleaned"] {
+        let table = read_parquet(&p.latest("p").join(format!("{output}.parquet")));
+        assert!(
+            table.get_column_names().iter().all(|c| !c.starts_with("__")),
+            "{output}: {:?}",
+            table.get_column_names()
+        );
+    }
+}

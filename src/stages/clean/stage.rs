@@ -108,7 +108,9 @@ fn typed_values(outcomes: &[Option<Outcome>], n: Normalizer) -> Series {
 }
 
 pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
-    let input_columns: Vec<String> = inputs[0].get_column_names().iter().map(|c| c.to_string()).collect();
+    let input_schema = inputs[0].schema().clone();
+    let input_columns: Vec<String> =
+        input_schema.iter_names().filter(|c| c.as_str() != rejects::ORIGIN).map(|c| c.to_string()).collect();
     let mut lazy: Vec<LazyFrame> = inputs.into_iter().map(DataFrame::lazy).collect();
     lazy[0] = lazy[0].clone().with_row_index(INPUT_ROW, Some(1));
     let full = config.flagged(plan(config, lazy)?).collect()?;
@@ -124,11 +126,8 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
         .collect();
     let rejected =
         rejecting.iter().map(|(_, e, _)| col(e.as_str()).is_not_null()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
-    let origin = Origin {
-        stage: format!("clean:{}", config.output()),
-        source: config.inputs()[0].table.clone(),
-        file: String::new(),
-    };
+    let origin =
+        Origin::carried(format!("clean:{}", config.output()), &input_schema, &config.inputs()[0].table, INPUT_ROW);
     let record = record(config, &input_columns);
     let entries: Vec<LazyFrame> = rejecting
         .iter()
@@ -141,7 +140,6 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
             };
             full.clone().lazy().filter(col(error.as_str()).is_not_null()).select(rejects::entry(
                 &origin,
-                col(INPUT_ROW),
                 Some(c.as_str()),
                 col(raw_name(c)),
                 concat_str([lit(*prefix), col(error.as_str())], "", false),
@@ -155,12 +153,16 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
     } else {
         Some(
             concat(entries, UnionArgs::default())?
-                .sort([rejects::ROW_COLUMN], SortMultipleOptions::default().with_maintain_order(true))
+                .sort(["source", rejects::ROW_COLUMN], SortMultipleOptions::default().with_maintain_order(true))
                 .collect()?,
         )
     };
-    let working: Vec<String> =
-        full.get_column_names().iter().filter(|c| c.starts_with("__")).map(|c| c.to_string()).collect();
+    let working: Vec<String> = full
+        .get_column_names()
+        .iter()
+        .filter(|c| c.starts_with("__") && c.as_str() != rejects::ORIGIN)
+        .map(|c| c.to_string())
+        .collect();
     let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
     let sheets = vec![(format!("{}_cleaning", config.output()), summary_table)];
     Ok(StageOutput { tables: vec![table], rejects, report: Some(report), sheets, ..Default::default() })

@@ -244,22 +244,15 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
     let missing = col(config.id.as_str()).is_null();
     let repeated = as_struct(key).is_first_distinct().not();
     let columns: Vec<String> = record_columns(&records);
+    let inputs = [&config.input, &config.left, &config.right].into_iter().flatten().cloned().collect::<Vec<_>>();
+    let stage = format!("dedup:{}", config.output.value);
+    let origin = Origin::carried(stage, &records.schema(), &inputs.join("+"), "__input_row");
     let lf = records.lazy().with_row_index("__input_row", Some(1));
     let bad = lf
         .clone()
         .filter(missing.clone().or(repeated.clone()))
         .select(rejects::entry(
-            &Origin {
-                stage: format!("dedup:{}", config.output.value),
-                source: [&config.input, &config.left, &config.right]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("+"),
-                file: String::new(),
-            },
-            col("__input_row"),
+            &origin,
             Some(config.id.as_str()),
             col(config.id.as_str()),
             when(missing.clone()).then(lit("missing_id")).otherwise(lit("duplicate_id")),
