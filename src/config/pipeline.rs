@@ -225,6 +225,9 @@ fn resolve_source(
     if let Some(h) = config.header_row.as_ref().filter(|h| h.value == 0) {
         diags.push(doc.at(&h.referenced, "header_row counts from 1 (the first row or line)"));
     }
+    if let Some(h) = config.header_rows.as_ref().filter(|h| !(1..=2).contains(&h.value)) {
+        diags.push(doc.at(&h.referenced, "header_rows is 1, or 2 for group titles over the column names"));
+    }
     if let Some(rate) = &config.max_reject_rate
         && !(0.0..=1.0).contains(&rate.value)
     {

@@ -30,6 +30,11 @@ pub struct SourceConfig {
     /// schema's names and aliases.
     #[serde(default)]
     pub header_row: Option<Spanned<usize>>,
+    /// 2 when group titles, merged across their columns, stand over the row of column
+    /// names (联系方式 over 电话 | 邮箱); 1 for a plain header. When absent, the one that
+    /// maps more of the schema.
+    #[serde(default)]
+    pub header_rows: Option<Spanned<usize>>,
     /// Accept a file with a header but no data rows; by default that is an error, since
     /// an empty nightly export usually means a failed export.
     #[serde(default)]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::decode::decode;
+use super::decode::{Decoded, decode};
 use super::headers::{HEADER_SEARCH_ROWS, HeaderMap, check_required, declared_index, find_header, header_not_found};
 use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, SourceConfig};
@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 
 pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (text, encoding) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
-    let Head { mut reader, delimiter, top, header_index, map, headers, header_row, mut lines } =
+    let Decoded { text, encoding, foreign } = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
+    let other = if encoding == "gb18030" { "UTF-8" } else { "GB18030/GBK" };
+    let Head { mut reader, delimiter, top, data_index, map, headers, header_row, mut lines } =
         head(path, &text, config, schema)?;
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
     let mut line_of = |r: &csv::ByteRecord| lines.line_at(r.position().map_or(0, |p| p.byte()) as usize);
@@ -34,6 +35,15 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
                 ),
             ));
         }
+        if foreign.binary_search(&row).is_ok() {
+            malformed.push(MalformedRow {
+                row,
+                reason: "mixed_encoding",
+                detail: format!("this line is {other} in a {encoding} file; it was decoded as {other}"),
+                record: csv_line(record, delimiter),
+            });
+            return;
+        }
         if record.len() != headers.len() {
             malformed.push(MalformedRow {
                 row,
@@ -46,7 +56,7 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
         // Fields are slices of valid UTF-8 split at ASCII delimiters, so they are valid UTF-8.
         columns.push(row, |i| record.get(i).and_then(|f| std::str::from_utf8(f).ok()));
     };
-    top.iter().skip(header_index + 1).for_each(&mut add);
+    top.iter().skip(data_index).for_each(&mut add);
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         add(&record);
@@ -71,8 +81,8 @@ pub fn probe_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     {
         bytes.truncate(end + 1); // a whole last line, and no character cut in two
     }
-    let (text, _) = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
-    head(path, &text, config, schema).map(|_| ())
+    let decoded = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
+    head(path, &decoded.text, config, schema).map(|_| ())
 }
 
 /// A record as one CSV line, quoted where a field needs it, so it can be reloaded.
@@ -96,7 +106,8 @@ struct Head<'t> {
     delimiter: u8,
     /// The records read to find the header, the header among them.
     top: Vec<csv::ByteRecord>,
-    header_index: usize,
+    /// Index in `top` of the first record below the header.
+    data_index: usize,
     map: HeaderMap,
     headers: Vec<String>,
     /// The header's 1-based line.
@@ -118,7 +129,7 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     // Title lines may stand above the header: look at the first records to find it.
     let mut top: Vec<csv::ByteRecord> = Vec::new();
     let mut record = csv::ByteRecord::new();
-    while top.len() < HEADER_SEARCH_ROWS.max(declared_index(config, 0))
+    while top.len() < (HEADER_SEARCH_ROWS + 1).max(declared_index(config, 0))
         && reader.read_byte_record(&mut record).map_err(csv_error)?
     {
         top.push(record.clone());
@@ -130,14 +141,15 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     let mut lines = LineCounter::new(text.as_bytes());
     let declared =
         config.header_row.as_ref().map(|h| starts.iter().position(|&l| l as usize >= h.value).unwrap_or(usize::MAX));
-    let (header_index, map) =
-        find_header(&texts, schema, declared).ok_or_else(|| Error::input(path, header_not_found(config)))?;
-    let header_row = starts[header_index] as usize;
-    let headers = texts[header_index].clone();
-    check_required(&map, schema, &headers).map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
+    let header = find_header(&texts, schema, declared, config.header_rows.as_ref().map(|h| h.value))
+        .ok_or_else(|| Error::input(path, header_not_found(config)))?;
+    let header_row = starts[header.index] as usize;
+    check_required(&header.map, schema, &header.names)
+        .map_err(|m| Error::input(path, format!("header row {header_row}: {m}")))?;
+    let data_index = header.index + header.rows;
     // Rows below the header are numbered from here on.
-    lines.line_at(top[header_index].position().map_or(0, |p| p.byte()) as usize);
-    Ok(Head { reader, delimiter, top, header_index, map, headers, header_row, lines })
+    lines.line_at(top[data_index - 1].position().map_or(0, |p| p.byte()) as usize);
+    Ok(Head { reader, delimiter, top, data_index, map: header.map, headers: header.names, header_row, lines })
 }
 
 /// Line numbers from byte offsets, counted incrementally as records go by. The csv

@@ -8,14 +8,29 @@ use encoding_rs::{DecoderResult, Encoding as Charset, GB18030, UTF_16BE, UTF_16L
 
 use crate::config::Encoding;
 
+/// Decoded text, the name of its encoding, and the 1-based lines found in the other
+/// of UTF-8 and GB18030. Such lines come from exports pasted together; each is decoded
+/// in its own encoding, and the reader rejects their rows (`mixed_encoding`) rather
+/// than load them as mojibake.
+#[derive(Debug, PartialEq)]
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
+    pub encoding: &'static str,
+    pub foreign: Vec<u64>,
+}
+
+/// Text all in one encoding.
+fn whole<'a>(text: Cow<'a, str>, encoding: &'static str) -> Decoded<'a> {
+    Decoded { text, encoding, foreign: Vec::new() }
+}
+
 /// Decodes `bytes` as declared, or detects: BOM, then strict UTF-8, then GB18030.
-/// Returns the text and the name of the encoding used. Never replaces bad bytes:
-/// an undecodable byte is an error naming its line.
-pub fn decode(bytes: &[u8], declared: Encoding) -> Result<(Cow<'_, str>, &'static str), String> {
+/// Never replaces bad bytes: an undecodable byte is an error naming its line.
+pub fn decode(bytes: &[u8], declared: Encoding) -> Result<Decoded<'_>, String> {
     // A UTF-16 byte order mark is unmistakable, whatever was declared.
     for (bom, charset, name) in [(b"\xFF\xFE", UTF_16LE, "utf-16le"), (b"\xFE\xFF", UTF_16BE, "utf-16be")] {
         if let Some(body) = bytes.strip_prefix(bom) {
-            return strict(charset, body).map(|t| (Cow::Owned(t), name));
+            return strict(charset, body, 1).map(|t| whole(Cow::Owned(t), name));
         }
     }
     // No CSV text holds a NUL byte; UTF-16 that lost its mark does (in every ASCII character).
@@ -29,16 +44,71 @@ pub fn decode(bytes: &[u8], declared: Encoding) -> Result<(Cow<'_, str>, &'stati
         None => (bytes, false),
     };
     match declared {
-        Encoding::Utf8 => utf8(body).map(|t| (t, "utf-8")),
-        Encoding::Gb18030 => gb18030(body).map(|t| (Cow::Owned(t), "gb18030")),
-        Encoding::Auto if bom => utf8(body).map(|t| (t, "utf-8-bom")),
+        Encoding::Utf8 => utf8(body).map(|t| whole(t, "utf-8")),
+        Encoding::Gb18030 => mixed(body, false),
+        Encoding::Auto if bom => utf8(body).map(|t| whole(t, "utf-8-bom")),
         Encoding::Auto => match std::str::from_utf8(body) {
-            Ok(text) => Ok((Cow::Borrowed(text), "utf-8")),
-            Err(_) => gb18030(body)
-                .map(|t| (Cow::Owned(t), "gb18030"))
-                .map_err(|e| format!("neither UTF-8 nor GB18030/GBK: {e}")),
+            Ok(text) => Ok(whole(Cow::Borrowed(text), "utf-8")),
+            Err(_) => mixed(body, mostly_utf8(body)).map_err(|e| format!("neither UTF-8 nor GB18030/GBK: {e}")),
         },
     }
+}
+
+/// Lines with non-ASCII bytes, split at \n, \r\n or a lone \r, with their 1-based numbers.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+    let mut start = 0;
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        while start < bytes.len() {
+            let end = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes.len(), |i| start + i);
+            let line = start..end;
+            number += 1;
+            start = end + if bytes[end..].starts_with(b"\r\n") { 2 } else { 1 };
+            if !bytes[line.clone()].is_ascii() {
+                return Some((number, line));
+            }
+        }
+        None
+    })
+}
+
+/// Whether more of the non-ASCII lines read as UTF-8 than not.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (utf8, other): (Vec<_>, Vec<_>) =
+        lines(bytes).partition(|(_, r)| std::str::from_utf8(&bytes[r.clone()]).is_ok());
+    utf8.len() > other.len()
+}
+
+/// Decodes a file whose main encoding is UTF-8 (`utf8_main`) or GB18030, a line that
+/// only the other encoding reads being decoded in that one and listed as foreign.
+fn mixed(bytes: &[u8], utf8_main: bool) -> Result<Decoded<'static>, String> {
+    let mut text = String::with_capacity(bytes.len() * 3 / 2);
+    let mut foreign = Vec::new();
+    // Runs of main-encoding lines are decoded whole: (first byte, first line).
+    let mut run = (0, 1);
+    let main = |text: &mut String, (from, line): (usize, u64), to: usize| -> Result<(), String> {
+        match utf8_main {
+            true => text.push_str(std::str::from_utf8(&bytes[from..to]).map_err(|e| e.to_string())?),
+            false => text.push_str(&strict(GB18030, &bytes[from..to], line)?),
+        }
+        Ok(())
+    };
+    for (number, line) in lines(bytes) {
+        let as_utf8 = std::str::from_utf8(&bytes[line.clone()]);
+        if as_utf8.is_ok() == utf8_main {
+            continue;
+        }
+        main(&mut text, run, line.start)?;
+        match as_utf8 {
+            Ok(t) => text.push_str(t),
+            Err(_) => text.push_str(&strict(GB18030, &bytes[line.clone()], number)?),
+        }
+        foreign.push(number);
+        run = (line.end, number);
+    }
+    main(&mut text, run, bytes.len())?;
+    let encoding = if utf8_main { "utf-8" } else { "gb18030" };
+    Ok(Decoded { text: Cow::Owned(text), encoding, foreign })
 }
 
 fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
@@ -51,12 +121,9 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
     })
 }
 
-fn gb18030(bytes: &[u8]) -> Result<String, String> {
-    strict(GB18030, bytes)
-}
-
-/// Decodes without replacing anything: a malformed sequence is an error naming its line.
-fn strict(charset: &'static Charset, bytes: &[u8]) -> Result<String, String> {
+/// Decodes without replacing anything: a malformed sequence is an error naming its
+/// line, counted from `first_line`.
+fn strict(charset: &'static Charset, bytes: &[u8], first_line: u64) -> Result<String, String> {
     let mut decoder = charset.new_decoder_without_bom_handling();
     let capacity = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 3);
     let mut out = String::with_capacity(capacity);
@@ -65,7 +132,8 @@ fn strict(charset: &'static Charset, bytes: &[u8]) -> Result<String, String> {
         DecoderResult::InputEmpty => Ok(out),
         DecoderResult::Malformed(bad, _) => {
             let at = read.saturating_sub(bad as usize);
-            Err(format!("invalid {} byte sequence at line {}, byte {at}", charset.name(), line_of(bytes, at)))
+            let line = first_line + line_of(bytes, at) as u64 - 1;
+            Err(format!("invalid {} byte sequence at line {line}, byte {at}", charset.name()))
         }
         DecoderResult::OutputFull => unreachable!("buffer sized by max_utf8_buffer_length"),
     }
@@ -83,11 +151,33 @@ mod tests {
     fn detects_each_encoding() {
         let text = "客户编码,客户名称\nC001,北京字节跳动科技有限公司\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
-        assert_eq!(decode(text.as_bytes(), Encoding::Auto).unwrap(), (Cow::Borrowed(text), "utf-8"));
+        let utf8 = decode(text.as_bytes(), Encoding::Auto).unwrap();
+        assert_eq!((utf8.text.as_ref(), utf8.encoding), (text, "utf-8"));
         let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        assert_eq!(decode(&bom, Encoding::Auto).unwrap().1, "utf-8-bom");
-        let (decoded, name) = decode(&gbk, Encoding::Auto).unwrap();
-        assert_eq!((decoded.as_ref(), name), (text, "gb18030"));
+        assert_eq!(decode(&bom, Encoding::Auto).unwrap().encoding, "utf-8-bom");
+        let decoded = decode(&gbk, Encoding::Auto).unwrap();
+        assert_eq!((decoded.text.as_ref(), decoded.encoding, decoded.foreign), (text, "gb18030", vec![]));
+    }
+
+    #[test]
+    fn a_line_in_the_other_encoding_is_decoded_in_its_own_and_named() {
+        let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+        // A GBK export with a UTF-8 line pasted in at line 3, CRLF endings.
+        let bytes =
+            [gbk("编码,名称\r\nC1,北京公司\r\n"), "C2,上海公司\r\n".as_bytes().to_vec(), gbk("C3,广州公司\r\n")]
+                .concat();
+        for declared in [Encoding::Auto, Encoding::Gb18030] {
+            let d = decode(&bytes, declared).unwrap();
+            assert_eq!(d.text, "编码,名称\r\nC1,北京公司\r\nC2,上海公司\r\nC3,广州公司\r\n");
+            assert_eq!((d.encoding, d.foreign), ("gb18030", vec![3]));
+        }
+        // Mostly UTF-8, with one GBK line: UTF-8 is the file's encoding.
+        let bytes =
+            ["编码,名称\nC1,北京公司\n".as_bytes().to_vec(), gbk("C2,上海公司\n"), "C3,广州公司\n".as_bytes().to_vec()]
+                .concat();
+        let d = decode(&bytes, Encoding::Auto).unwrap();
+        assert_eq!(d.text, "编码,名称\nC1,北京公司\nC2,上海公司\nC3,广州公司\n");
+        assert_eq!((d.encoding, d.foreign), ("utf-8", vec![3]));
     }
 
     #[test]

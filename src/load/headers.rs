@@ -44,27 +44,84 @@ pub fn map_headers(headers: &[String], schema: &Schema) -> HeaderMap {
 /// How many rows from the top are searched for the header when it is not declared.
 pub const HEADER_SEARCH_ROWS: usize = 30;
 
-/// The header row among the first rows: declared (0-based `declared`), or else the
-/// first row that feeds the most schema columns. Rows above it are titles. When no
-/// row matches at all, the first row is taken, so the error lists its headers.
-pub fn find_header(rows: &[Vec<String>], schema: &Schema, declared: Option<usize>) -> Option<(usize, HeaderMap)> {
-    if let Some(i) = declared {
-        return rows.get(i).map(|r| (i, map_headers(r, schema)));
-    }
-    let mut best: Option<(usize, HeaderMap)> = None;
-    for (i, row) in rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
-        let map = map_headers(row, schema);
-        if map.matched() > best.as_ref().map_or(0, |(_, b)| b.matched()) {
-            best = Some((i, map));
-        }
-    }
-    best.or_else(|| rows.first().map(|r| (0, map_headers(r, schema))))
+/// A header found among the top rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// 0-based index of its first row among the rows searched.
+    pub index: usize,
+    /// 1, or 2 for group titles (merged across their columns) over a row of names.
+    pub rows: usize,
+    /// One name per column; see [`two_row_names`].
+    pub names: Vec<String>,
+    pub map: HeaderMap,
 }
 
-/// How many rows a reader must look at to reach a declared header row (1-based,
-/// counted from the first used row `first_row`).
+/// The header among the first rows: declared (0-based `declared`, `declared_rows` rows),
+/// or else the row that feeds the most schema columns, the earliest winning ties. Rows
+/// above it are titles. A pair of rows is taken only where it feeds more columns than
+/// any single row (a title above a header feeds no more). When no row matches at all,
+/// the first row is taken, so the error lists its headers.
+pub fn find_header(
+    rows: &[Vec<String>],
+    schema: &Schema,
+    declared: Option<usize>,
+    declared_rows: Option<usize>,
+) -> Option<Header> {
+    let header = |index: usize, n: usize| -> Option<Header> {
+        let names = match n {
+            1 => rows.get(index)?.clone(),
+            _ => two_row_names(rows.get(index)?, rows.get(index + 1)?),
+        };
+        Some(Header { index, rows: n, map: map_headers(&names, schema), names })
+    };
+    if let Some(i) = declared {
+        return header(i, declared_rows.unwrap_or(1));
+    }
+    let best = |n: usize| {
+        (0..rows.len().min(HEADER_SEARCH_ROWS)).filter_map(|i| header(i, n)).fold(None, |best: Option<Header>, h| {
+            match &best {
+                Some(b) if b.map.matched() >= h.map.matched() => best,
+                _ if h.map.matched() > 0 => Some(h),
+                _ => best,
+            }
+        })
+    };
+    let matched = |h: &Option<Header>| h.as_ref().map_or(0, |h| h.map.matched());
+    let single = if declared_rows == Some(2) { None } else { best(1) };
+    let pair = if declared_rows == Some(1) { None } else { best(2) };
+    let found = if matched(&pair) > matched(&single) { pair } else { single };
+    found.or_else(|| header(0, 1))
+}
+
+/// Names of a two-row header: a column's name is its own below, else the title above
+/// it (a title merged down over both rows). Group titles merged across columns are in
+/// the first cell only; when one name repeats under several groups (本期/金额, 上期/金额)
+/// each is named `group/name`, which aliases can refer to.
+pub fn two_row_names(groups: &[String], names: &[String]) -> Vec<String> {
+    let cell = |row: &[String], i: usize| row.get(i).map_or("", |s| s.trim()).to_string();
+    let width = groups.len().max(names.len());
+    let repeated = |name: &str| names.iter().filter(|n| n.trim() == name).count() > 1;
+    let mut group = String::new();
+    (0..width)
+        .map(|i| {
+            let (above, below) = (cell(groups, i), cell(names, i));
+            if !above.is_empty() || below.is_empty() {
+                group = above.clone();
+            }
+            match (above.is_empty(), below.is_empty()) {
+                (_, true) => above,
+                (_, false) if repeated(&below) && !group.is_empty() => format!("{group}/{below}"),
+                (_, false) => below,
+            }
+        })
+        .collect()
+}
+
+/// How many rows a reader must look at to reach a declared header (1-based, counted
+/// from the first used row `first_row`), both its rows when it has two.
 pub fn declared_index(config: &SourceConfig, first_row: usize) -> usize {
-    config.header_row.as_ref().map_or(0, |h| h.value.saturating_sub(first_row))
+    let rows = config.header_rows.as_ref().map_or(1, |h| h.value);
+    config.header_row.as_ref().map_or(0, |h| h.value.saturating_sub(first_row) + rows - 1)
 }
 
 /// Why no header was found: the declared one is past the end, or there are no rows.
@@ -171,9 +228,32 @@ mod tests {
             headers(&["导出日期", "2024-12-31", ""]),
             headers(&["客户编码", "客户名称", "电话"]),
         ];
-        let (i, map) = find_header(&rows, &schema(), None).unwrap();
-        assert_eq!((i, map.matched()), (2, 2));
-        assert_eq!(find_header(&rows, &schema(), Some(1)).unwrap().0, 1, "a declared row is taken as is");
+        let found = find_header(&rows, &schema(), None, None).unwrap();
+        assert_eq!((found.index, found.rows, found.map.matched()), (2, 1, 2), "a title row above is no group row");
+        assert_eq!(find_header(&rows, &schema(), Some(1), None).unwrap().index, 1, "a declared row is taken as is");
+    }
+
+    #[test]
+    fn finds_a_two_row_header_with_merged_group_titles() {
+        // 客户编码 and 客户名称 merged down over both rows; 联系方式 merged across two columns.
+        let rows = vec![
+            headers(&["客户档案", "", "", "", ""]),
+            headers(&["客户编码", "客户名称", "联系方式", "", "备注"]),
+            headers(&["", "", "联系电话", "邮箱", ""]),
+            headers(&["C1", "甲公司", "13800138000", "a@b.cn", ""]),
+        ];
+        let found = find_header(&rows, &schema(), None, None).unwrap();
+        assert_eq!((found.index, found.rows), (1, 2));
+        assert_eq!(found.names, ["客户编码", "客户名称", "联系电话", "邮箱", "备注"]);
+        assert_eq!(found.map.sources, [Some(0), Some(1), Some(2)]);
+        let declared = find_header(&rows, &schema(), Some(1), Some(1)).unwrap();
+        assert_eq!((declared.rows, declared.map.matched()), (1, 2), "header_rows: 1 is taken as declared");
+    }
+
+    #[test]
+    fn a_name_repeated_under_two_groups_is_named_with_its_group() {
+        let names = two_row_names(&headers(&["本期", "", "上期", ""]), &headers(&["数量", "金额", "数量", "金额"]));
+        assert_eq!(names, ["本期/数量", "本期/金额", "上期/数量", "上期/金额"]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::io::BufReader;
 
 use calamine::{Data, Reader, Sheets, open_workbook_auto};
 
-use super::headers::{HEADER_SEARCH_ROWS, HeaderMap, check_required, declared_index, find_header, header_not_found};
+use super::headers::{HEADER_SEARCH_ROWS, Header, check_required, declared_index, find_header, header_not_found};
 use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
@@ -42,8 +42,17 @@ fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, 
 /// A sheet's rows that hold cells, in order: (0-based row, cell texts by column).
 type Rows = Vec<(usize, Vec<Option<String>>)>;
 
-/// The cells holding an Excel error (`#DIV/0!`, `#N/A` …), as (row, column).
-type Errors = std::collections::HashSet<(usize, usize)>;
+/// Cells with no value to load, by (row, column): why, and the cell's text.
+type Errors = std::collections::HashMap<(usize, usize), CellError>;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CellError {
+    /// An Excel error value: `#DIV/0!`, `#N/A` …
+    Excel,
+    /// A formula saved without its computed value (written by a program, never opened
+    /// in Excel): loading it as empty would lose the value quietly.
+    Uncalculated,
+}
 
 /// Reads a sheet cell by cell, so memory follows the cells and never the sheet's
 /// bounding box: a lone cell at XFD1048576 would make a 17-billion-cell range. Stops
@@ -55,15 +64,15 @@ fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize)
         let range = workbook.worksheet_range(sheet).map_err(|e| e.to_string())?;
         let first = range.start().map_or(0, |(r, _)| r as usize);
         for (i, r) in range.rows().take(limit).enumerate() {
-            errors
-                .extend(r.iter().enumerate().filter(|(_, c)| matches!(c, Data::Error(_))).map(|(c, _)| (first + i, c)));
+            let excel = r.iter().enumerate().filter(|(_, c)| matches!(c, Data::Error(_)));
+            errors.extend(excel.map(|(c, _)| ((first + i, c), CellError::Excel)));
             rows.push((first + i, r.iter().map(cell_text).collect()));
         }
         return Ok((rows, errors));
     };
     let mut cells = xlsx.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
-    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
-        let (row, column) = (cell.get_position().0 as usize, cell.get_position().1 as usize);
+    while let Some(cell) = cells.next_cell_with_formula_metadata().map_err(|e| e.to_string())? {
+        let (row, column) = (cell.pos.0 as usize, cell.pos.1 as usize);
         if rows.first().is_some_and(|(first, _)| row.saturating_sub(*first) >= limit) {
             break;
         }
@@ -72,9 +81,11 @@ fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize)
         }
         let texts = &mut rows.last_mut().expect("a row was pushed").1;
         texts.resize(texts.len().max(column + 1), None);
-        let value = Data::from(cell.get_value().clone());
-        if matches!(value, Data::Error(_)) {
-            errors.insert((row, column));
+        let value = Data::from(cell.value);
+        match (&value, &cell.formula) {
+            (Data::Error(_), _) => _ = errors.insert((row, column), CellError::Excel),
+            (Data::Empty, Some(_)) => _ = errors.insert((row, column), CellError::Uncalculated),
+            _ => {}
         }
         texts[column] = cell_text(&value);
     }
@@ -82,29 +93,31 @@ fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize)
     Ok((rows, errors))
 }
 
-/// The header row among the top rows (gaps are blank rows) and its mapping, checked.
-fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> Result<(usize, HeaderMap), String> {
+/// The header among the top rows (gaps are blank rows), checked, with the 0-based
+/// sheet row it starts at.
+fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> Result<(usize, Header), String> {
     let Some(first) = rows.first().map(|(r, _)| *r) else {
         return Err(format!("sheet '{sheet}': {}", header_not_found(config)));
     };
-    let searched = HEADER_SEARCH_ROWS.max(declared_index(config, first));
+    let searched = (HEADER_SEARCH_ROWS + 1).max(declared_index(config, first));
     let mut top = vec![Vec::new(); searched];
     for (row, cells) in rows.iter().take_while(|(r, _)| r - first < searched) {
         top[row - first] = cells.iter().map(|c| c.clone().unwrap_or_default()).collect();
     }
     let declared = config.header_row.as_ref().map(|h| h.value.saturating_sub(1 + first));
-    let (index, map) =
-        find_header(&top, schema, declared).ok_or_else(|| format!("sheet '{sheet}': {}", header_not_found(config)))?;
-    let header_row = first + index + 1;
-    check_required(&map, schema, &top[index]).map_err(|m| format!("sheet '{sheet}', header row {header_row}: {m}"))?;
-    Ok((first + index, map))
+    let header = find_header(&top, schema, declared, config.header_rows.as_ref().map(|h| h.value))
+        .ok_or_else(|| format!("sheet '{sheet}': {}", header_not_found(config)))?;
+    let header_row = first + header.index + 1;
+    check_required(&header.map, schema, &header.names)
+        .map_err(|m| format!("sheet '{sheet}', header row {header_row}: {m}"))?;
+    Ok((first + header.index, header))
 }
 
 /// Checks that the sheet exists and its header row maps to the schema, reading cells
 /// only down to the rows searched for the header.
 pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
     let (mut workbook, sheet) = open(path, config)?;
-    let limit = HEADER_SEARCH_ROWS.max(config.header_row.as_ref().map_or(0, |h| h.value));
+    let limit = (HEADER_SEARCH_ROWS + 1).max(declared_index(config, 0));
     let (rows, _) =
         sheet_rows(&mut workbook, &sheet, limit).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     header(&rows, config, schema, &sheet).map(|_| ()).map_err(|m| Error::input(path, m))
@@ -114,34 +127,47 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     let (mut workbook, sheet) = open(path, config)?;
     let (rows, errors) = sheet_rows(&mut workbook, &sheet, usize::MAX)
         .map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
-    let (header_at, map) = header(&rows, config, schema, &sheet).map_err(|m| Error::input(path, m))?;
+    let (header_at, Header { rows: header_rows, names: headers, map, .. }) =
+        header(&rows, config, schema, &sheet).map_err(|m| Error::input(path, m))?;
     let header_row = header_at + 1;
-    let headers: Vec<String> = rows
-        .iter()
-        .find(|(r, _)| *r == header_at)
-        .map_or_else(Vec::new, |(_, cells)| cells.iter().map(|c| c.clone().unwrap_or_default()).collect());
+    let last_header = header_at + header_rows - 1;
 
     let unmapped_headers = map.unmapped.clone();
     let mapped: Vec<usize> = map.sources.iter().flatten().copied().collect();
-    let data: Vec<_> = rows.iter().filter(|(r, _)| *r > header_at).collect();
+    let data: Vec<_> = rows.iter().filter(|(r, _)| *r > last_header).collect();
     let mut malformed = Vec::new();
     let mut columns = TextColumns::new(schema, map, data.len());
     // Rows with no cell at all are blank rows too, as in a range.
     let gap = |above: usize, row: usize| row.saturating_sub(above + 1);
     let mut blank_rows = data.windows(2).map(|w| gap(w[0].0, w[1].0)).sum::<usize>()
-        + data.first().map_or(0, |(r, _)| gap(header_at, *r));
+        + data.first().map_or(0, |(r, _)| gap(last_header, *r));
     for (row, cells) in data {
-        if cells.iter().all(|c| c.as_deref().is_none_or(|t| t.trim().is_empty())) {
+        // An error cell (#DIV/0!, #N/A …) or an uncalculated formula where a value is
+        // read is no value to load.
+        let error = mapped.iter().find_map(|&c| Some((c, *errors.get(&(*row, c))?)));
+        if error.is_none() && cells.iter().all(|c| c.as_deref().is_none_or(|t| t.trim().is_empty())) {
             blank_rows += 1;
             continue;
         }
-        // An error cell (#DIV/0!, #N/A …) where a value is read is no value to load.
-        if let Some(&c) = mapped.iter().find(|&&c| errors.contains(&(*row, c))) {
+        if let Some((c, error)) = error {
             let text = |i: usize| cells.get(i).cloned().flatten().unwrap_or_default();
+            let (reason, detail) = match error {
+                CellError::Excel => {
+                    ("excel_error", format!("column '{}' holds the Excel error {}", headers[c], text(c)))
+                }
+                CellError::Uncalculated => (
+                    "uncalculated_formula",
+                    format!(
+                        "column '{}' holds a formula saved without its value; open and save the file in Excel \
+                         or LibreOffice to calculate it",
+                        headers[c]
+                    ),
+                ),
+            };
             malformed.push(MalformedRow {
                 row: *row as u64 + 1,
-                reason: "excel_error",
-                detail: format!("column '{}' holds the Excel error {}", headers[c], text(c)),
+                reason,
+                detail,
                 record: headers
                     .iter()
                     .enumerate()

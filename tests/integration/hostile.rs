@@ -468,3 +468,102 @@ outputs: [golden, cleaned]
         );
     }
 }
+
+/// Reads `data/c.xlsx`'s only sheet through the customers pipeline; the rejects' reasons.
+fn run_customers_xlsx(p: &Project) -> (polars::prelude::DataFrame, Vec<String>) {
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let reasons = rejects.column("reason").unwrap().str().unwrap().iter().flatten().map(String::from).collect();
+    (read_parquet(&p.latest("p").join("customers.parquet")), reasons)
+}
+
+#[test]
+fn a_two_row_header_with_merged_group_titles_feeds_every_column() {
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let merged = rust_xlsxwriter::Format::new();
+    ws.merge_range(0, 0, 0, 3, "客户档案 2024", &merged).unwrap();
+    // 客户编码, 客户名称, 客户分类 merged down over both header rows; 联系方式 across two.
+    for (c, name) in ["客户编码", "客户名称", "客户分类"].iter().enumerate() {
+        ws.merge_range(1, c as u16, 2, c as u16, name, &merged).unwrap();
+    }
+    ws.merge_range(1, 3, 1, 4, "联系方式", &merged).unwrap();
+    ws.write_string(2, 3, "电话").unwrap();
+    ws.write_string(2, 4, "邮箱").unwrap();
+    for (c, text) in ["C1", "甲公司", "成单客户", "13800138000", "a@jia.cn"].iter().enumerate() {
+        ws.write_string(3, c as u16, *text).unwrap();
+    }
+    book.save(p.path("data/c.xlsx")).unwrap();
+    let (customers, reasons) = run_customers_xlsx(&p);
+    assert!(reasons.is_empty(), "the sub-header row is no data row: {reasons:?}");
+    let text = |c: &str| customers.column(c).unwrap().str().unwrap().get(0).map(String::from);
+    assert_eq!(customers.height(), 1);
+    assert_eq!((text("phone"), text("email")), (Some("13800138000".into()), Some("a@jia.cn".into())));
+    let m = p.manifest("p");
+    assert_eq!(m["inputs"][0]["header_row"], 2, "{m}");
+}
+
+/// A formula saved without its computed value (as openpyxl and other programs write
+/// them) is a reject, not an empty cell: rust_xlsxwriter writes a cached value, which
+/// the test removes from the sheet's XML.
+#[test]
+fn a_formula_without_a_cached_value_is_a_reject() {
+    use std::io::{Read, Write};
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (r, row) in
+        [["客户编码", "客户名称", "客户分类"], ["C1", "甲公司", "成单客户"], ["C2", "", "成单客户"]].iter().enumerate()
+    {
+        for (c, text) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *text).unwrap();
+        }
+    }
+    ws.write_formula(2, 1, "=B2&\"分公司\"").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut content = String::new();
+        file.read_to_string(&mut content).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            assert!(content.contains("</f><v>0</v>"), "{content}");
+            content = content.replace("</f><v>0</v>", "</f>");
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(content.as_bytes()).unwrap();
+    }
+    std::fs::write(p.path("data/c.xlsx"), out.finish().unwrap().into_inner()).unwrap();
+    let (customers, reasons) = run_customers_xlsx(&p);
+    assert_eq!(customers.height(), 1);
+    assert_eq!(reasons, ["uncalculated_formula"]);
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(3));
+}
+
+#[test]
+fn a_utf8_line_in_a_gbk_file_is_a_reject_with_its_line_not_mojibake() {
+    let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let p = customers_project("");
+    let bytes = [
+        gbk("客户编码,客户名称,客户分类\r\nC1,北京甲公司,成单客户\r\n"),
+        "C2,上海乙公司,成单客户\r\n".as_bytes().to_vec(),
+        gbk("C3,广州丙公司,潜在客户\r\n"),
+    ]
+    .concat();
+    p.write("data/c.csv", bytes);
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let customers = read_parquet(&p.latest("p").join("customers.parquet"));
+    let names: Vec<&str> = customers.column("name").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(names, ["北京甲公司", "广州丙公司"]);
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    assert_eq!(rejects.column("reason").unwrap().str().unwrap().get(0), Some("mixed_encoding"));
+    assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(3));
+    assert!(rejects.column("record").unwrap().str().unwrap().get(0).unwrap().contains("上海乙公司"));
+}
