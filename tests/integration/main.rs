@@ -3,6 +3,7 @@
 mod check;
 mod clean;
 mod contract;
+mod corpus;
 mod dedup;
 mod golden;
 mod hostile;
