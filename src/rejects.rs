@@ -31,16 +31,16 @@ impl Origin {
         Origin { stage: format!("load:{source}"), source: lit(source.to_string()), file: lit(file.to_string()), row }
     }
 
-    /// Rows of a stage's input, found by the origin the loads attached. A table without
-    /// one (a stage's aggregate) is named by `table` and its row, counted in `row_index`.
-    /// The file is filled in by the executor, which knows every source's file.
+    /// Rows of a stage's input, found by the origin the loads attached. A row without
+    /// one (from a stage's aggregate) is named by `table` and its row there, counted in
+    /// `row_index`. The file is filled in by the executor, which knows every source's.
     pub fn carried(stage: String, schema: &Schema, table: &str, row_index: &str) -> Origin {
-        let (source, row) = if schema.contains(ORIGIN) {
+        let (mut source, mut row) = (lit(table.to_string()), col(row_index).cast(DataType::UInt64));
+        if schema.contains(ORIGIN) {
             let field = |name: &str| col(ORIGIN).struct_().field_by_name(name);
-            (field("source"), field("row"))
-        } else {
-            (lit(table.to_string()), col(row_index))
-        };
+            source = coalesce(&[field("source"), source]);
+            row = coalesce(&[field("row"), row]);
+        }
         Origin { stage, source, file: lit(NULL).cast(DataType::String), row }
     }
 

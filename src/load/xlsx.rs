@@ -60,7 +60,11 @@ enum CellError {
 fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize) -> Result<(Rows, Errors), String> {
     let (mut rows, mut errors): (Rows, Errors) = Default::default();
     let Sheets::Xlsx(xlsx) = workbook else {
-        // Other formats (xls, ods) have no cell reader; their ranges are what they declare.
+        // Other formats have no cell reader, and a range allocates the sheet's bounding
+        // box: bounded in .xls (65,536 × 256), not in OpenDocument (a bomb, like XLSX's).
+        if matches!(workbook, Sheets::Ods(_)) {
+            return Err("OpenDocument spreadsheets are not read; save the sheet as .xlsx".into());
+        }
         let range = workbook.worksheet_range(sheet).map_err(|e| e.to_string())?;
         let first = range.start().map_or(0, |(r, _)| r as usize);
         for (i, r) in range.rows().take(limit).enumerate() {
