@@ -11,6 +11,12 @@ use crate::error::{Error, Result};
 pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let Decoded { text, encoding, foreign } = decode(&bytes, config.encoding).map_err(|m| Error::input(path, m))?;
+    if let Some(at) = unclosed_quote(text.as_bytes(), delimiter(path, config)?) {
+        let line = LineCounter::new(text.as_bytes()).line_at(at);
+        let message =
+            format!("line {line}: a quoted field opens here and is never closed, so the rest of the file is one field");
+        return Err(Error::input(path, message));
+    }
     let other = if encoding == "gb18030" { "UTF-8" } else { "GB18030/GBK" };
     let Head { mut reader, delimiter, top, data_index, map, headers, header_row, mut lines } =
         head(path, &text, config, schema)?;
@@ -21,17 +27,21 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
     let estimated_rows = bytes.len() / (headers.len() * 12).max(1);
     let mut columns = TextColumns::new(schema, map, estimated_rows);
     let mut malformed = Vec::new();
-    let mut unclosed = None;
+    let mut runaway = None;
     let mut add = |record: &csv::ByteRecord| {
         let row = line_of(record);
         let breaks = record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count()).sum::<usize>();
-        if breaks > MAX_FIELD_LINES && unclosed.is_none() {
-            unclosed = Some(Error::input(
+        // A field over several lines is fine; one that leaves its record with the wrong
+        // number of fields has swallowed the lines below a missing closing quote.
+        if breaks > 0 && record.len() != headers.len() && runaway.is_none() {
+            runaway = Some(Error::input(
                 path,
                 format!(
-                    "line {row}: a quoted field runs over {breaks} lines, to line {}; a closing quote is \
-                     probably missing where it opens",
-                    row + breaks as u64
+                    "line {row}: a quoted field runs over {breaks} lines, to line {}, and leaves {} fields where \
+                     the header has {}; a closing quote is probably missing where it opens",
+                    row + breaks as u64,
+                    record.len(),
+                    headers.len()
                 ),
             ));
         }
@@ -61,7 +71,7 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         add(&record);
     }
-    if let Some(error) = unclosed {
+    if let Some(error) = runaway {
         return Err(error);
     }
     let (frame, _) = columns.finish();
@@ -93,10 +103,6 @@ fn csv_line(record: &csv::ByteRecord, delimiter: u8) -> String {
     String::from_utf8_lossy(&line).trim_end_matches('\n').to_string()
 }
 
-/// A quoted field over more lines than this is taken for a quote never closed, which
-/// would otherwise swallow the rows below it into one field.
-const MAX_FIELD_LINES: usize = 10;
-
 /// How much of a CSV file `tally check` reads to find its header.
 const PROBE_BYTES: u64 = 256 * 1024;
 
@@ -119,9 +125,7 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     if text.trim().is_empty() {
         return Err(Error::input(path, "empty file: no header row"));
     }
-    let delimiter = u8::try_from(config.delimiter.value).map_err(|_| {
-        Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter.value))
-    })?;
+    let delimiter = delimiter(path, config)?;
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let csv_error = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
@@ -150,6 +154,41 @@ fn head<'t>(path: &Path, text: &'t str, config: &SourceConfig, schema: &Schema) 
     // Rows below the header are numbered from here on.
     lines.line_at(top[data_index - 1].position().map_or(0, |p| p.byte()) as usize);
     Ok(Head { reader, delimiter, top, data_index, map: header.map, headers: header.names, header_row, lines })
+}
+
+fn delimiter(path: &Path, config: &SourceConfig) -> Result<u8> {
+    u8::try_from(config.delimiter.value).map_err(|_| {
+        Error::input(path, format!("delimiter '{}' is not a single-byte character", config.delimiter.value))
+    })
+}
+
+/// Where a quote opens that nothing closes, read as the csv crate reads quotes: one
+/// opens at the start of a field, `""` inside it is a quote, the next lone `"` closes.
+/// Balanced quoting has an even number of quotes, so most files are passed at once.
+fn unclosed_quote(text: &[u8], delimiter: u8) -> Option<usize> {
+    if text.iter().filter(|&&b| b == b'"').count() % 2 == 0 {
+        return None;
+    }
+    let (mut i, mut field_start) = (0, true);
+    while i < text.len() {
+        if text[i] == b'"' && field_start {
+            let open = i;
+            // On to the closing quote, over escaped ones.
+            loop {
+                let Some(j) = text[i + 1..].iter().position(|&b| b == b'"') else { return Some(open) };
+                i += 1 + j;
+                if text.get(i + 1) != Some(&b'"') {
+                    break;
+                }
+                i += 1;
+            }
+            field_start = false;
+        } else {
+            field_start = text[i] == delimiter || matches!(text[i], b'\n' | b'\r');
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Line numbers from byte offsets, counted incrementally as records go by. The csv
@@ -182,5 +221,19 @@ impl<'a> LineCounter<'a> {
         self.line += ends.count() as u64;
         self.offset = offset;
         self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unclosed_quote;
+
+    #[test]
+    fn finds_the_quote_nothing_closes() {
+        assert_eq!(unclosed_quote(b"a,\"b\"\"c\",d\n", b','), None, "an escaped quote inside");
+        assert_eq!(unclosed_quote(b"a,5\",d\n", b','), None, "a quote inside an unquoted field is text");
+        assert_eq!(unclosed_quote(b"a,b\nc,\"d,e\nf,g\n", b','), Some(6));
+        assert_eq!(unclosed_quote(b"\"a\nb\",\"c\n", b','), Some(6));
+        assert_eq!(unclosed_quote(b"a;\"b;c\n", b';'), Some(2));
     }
 }

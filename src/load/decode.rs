@@ -33,11 +33,22 @@ pub fn decode(bytes: &[u8], declared: Encoding) -> Result<Decoded<'_>, String> {
             return strict(charset, body, 1).map(|t| whole(Cow::Owned(t), name));
         }
     }
-    // No CSV text holds a NUL byte; UTF-16 that lost its mark does (in every ASCII character).
-    if bytes[..bytes.len().min(4096)].contains(&0) {
-        return Err("has NUL bytes: it looks like UTF-16 without a byte order mark, or not text; \
-                    save it as UTF-8 or GBK"
-            .into());
+    if let Some((kind, format)) = binary_kind(bytes) {
+        return Err(format!("is {kind}, not CSV text; set `format: {format}`"));
+    }
+    // No CSV text holds a NUL byte; UTF-16 that lost its mark does (in every ASCII
+    // character), a damaged export in a few places.
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let head = &bytes[..bytes.len().min(4096)];
+        if head.iter().filter(|&&b| b == 0).count() * 8 > head.len() {
+            return Err("has NUL bytes: it looks like UTF-16 without a byte order mark, or not text; \
+                        save it as UTF-8 or GBK"
+                .into());
+        }
+        return Err(format!(
+            "line {}: a NUL byte, which no text export holds; the file is damaged",
+            line_of(bytes, at)
+        ));
     }
     let (body, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, true),
@@ -52,6 +63,16 @@ pub fn decode(bytes: &[u8], declared: Encoding) -> Result<Decoded<'_>, String> {
             Err(_) => mixed(body, mostly_utf8(body)).map_err(|e| format!("neither UTF-8 nor GB18030/GBK: {e}")),
         },
     }
+}
+
+/// Files that other readers read, by their first bytes: (what, the `format:` to set).
+fn binary_kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    const KINDS: [(&[u8], &str, &str); 3] = [
+        (b"PK\x03\x04", "a zip archive (an XLSX workbook?)", "xlsx"),
+        (b"\xD0\xCF\x11\xE0", "an XLS workbook", "xlsx"),
+        (b"PAR1", "a Parquet file", "parquet"),
+    ];
+    KINDS.iter().find(|(magic, _, _)| bytes.starts_with(magic)).map(|(_, kind, format)| (*kind, *format))
 }
 
 /// Lines with non-ASCII bytes, split at \n, \r\n or a lone \r, with their 1-based numbers.

@@ -159,7 +159,17 @@ pub fn check_required(map: &HeaderMap, schema: &Schema, headers: &[String]) -> R
         })
         .collect();
     let found: Vec<&str> = headers.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect();
-    let further = if map.matched() == 0 {
+    let delimiter = [';', '\t', '|', ','].into_iter().find(|&d| {
+        let split: Vec<String> = headers.iter().flat_map(|h| h.split(d)).map(str::to_string).collect();
+        map_headers(&split, schema).matched() > map.matched()
+    });
+    let further = if let Some(d) = delimiter {
+        format!(
+            "; the headers split at '{}' name more columns: set `delimiter: \"{}\"`",
+            d.escape_default(),
+            d.escape_default()
+        )
+    } else if map.matched() == 0 {
         format!(
             "; no row among the first {HEADER_SEARCH_ROWS} names a column: if the header is further down, set `header_row:`"
         )

@@ -43,6 +43,7 @@ pub struct LoadStats {
 /// Opens a source just enough to check that its sheet exists and its header row maps
 /// to the schema; no data row is read. For `tally check`.
 pub fn probe(source: &Source) -> Result<()> {
+    not_empty(&source.path)?;
     match source.format {
         Format::Csv => csv::probe_csv(&source.path, &source.config, &source.schema),
         Format::Xlsx => xlsx::probe_xlsx(&source.path, &source.config, &source.schema),
@@ -50,9 +51,18 @@ pub fn probe(source: &Source) -> Result<()> {
     }
 }
 
+/// A file of 0 bytes is said to be empty, whatever its format's reader would say.
+fn not_empty(path: &std::path::Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => Err(Error::input(path, "empty file (0 bytes)")),
+        _ => Ok(()),
+    }
+}
+
 pub fn load(source: &Source) -> Result<Loaded> {
     let path = &source.path;
     let started = Instant::now();
+    not_empty(path)?;
     let raw = match source.format {
         Format::Csv => csv::read_csv(path, &source.config, &source.schema)?,
         Format::Xlsx => xlsx::read_xlsx(path, &source.config, &source.schema)?,

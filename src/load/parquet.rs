@@ -27,6 +27,15 @@ pub fn read_parquet(path: &Path, schema: &Schema) -> Result<RawTable> {
     let headers: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
     let map = map_headers(&headers, schema);
     check_required(&map, schema, &headers).map_err(|m| Error::input(path, m))?;
+    // A column of lists or structs holds no one value to cast.
+    for (c, source) in schema.columns.iter().zip(&map.sources) {
+        let Some(i) = *source else { continue };
+        let dtype = df.columns()[i].dtype();
+        if dtype.is_nested() || matches!(dtype, DataType::Binary) {
+            let message = format!("column '{}' (for '{}') holds {dtype}, not one value per row", headers[i], c.name);
+            return Err(Error::input(path, message));
+        }
+    }
     let height = df.height();
     let mut columns: Vec<Column> = schema
         .columns

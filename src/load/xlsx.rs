@@ -5,16 +5,26 @@ use std::path::Path;
 use std::fs::File;
 use std::io::BufReader;
 
-use calamine::{Data, Reader, Sheets, open_workbook_auto};
+use std::io::Read;
+
+use calamine::{Data, Reader, Sheets, XlsError, XlsxError, open_workbook};
 
 use super::headers::{HEADER_SEARCH_ROWS, Header, check_required, declared_index, find_header, header_not_found};
 use super::raw::{MalformedRow, RawTable, ReadInfo, TextColumns};
 use crate::config::{Schema, Sheet, SourceConfig};
 use crate::error::{Error, Result};
 
-/// The workbook and the name of the sheet the source reads.
+/// The workbook, known by its first bytes rather than its extension (exports are often
+/// misnamed), and the name of the sheet the source reads.
 fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, String)> {
-    let workbook = open_workbook_auto(path).map_err(|e| Error::input(path, format!("not a readable workbook: {e}")))?;
+    let mut magic = [0u8; 4];
+    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).map_err(|e| Error::io(path, e))?;
+    let unreadable = |e: String| Error::input(path, format!("not a readable workbook: {e}"));
+    let workbook = match &magic {
+        b"PK\x03\x04" => Sheets::Xlsx(open_workbook(path).map_err(|e: XlsxError| unreadable(e.to_string()))?),
+        b"\xD0\xCF\x11\xE0" => Sheets::Xls(open_workbook(path).map_err(|e: XlsError| unreadable(e.to_string()))?),
+        _ => return Err(unreadable("neither an XLSX (zip) nor an XLS file".into())),
+    };
     let names = workbook.sheet_names();
     let sheet = match &config.sheet {
         None => names.first().cloned(),
@@ -49,22 +59,24 @@ type Errors = std::collections::HashMap<(usize, usize), CellError>;
 enum CellError {
     /// An Excel error value: `#DIV/0!`, `#N/A` …
     Excel,
-    /// A formula saved without its computed value (written by a program, never opened
-    /// in Excel): loading it as empty would lose the value quietly.
+    /// A formula saved without its computed value, or with a placeholder in a workbook
+    /// that asks to be recalculated: written by a program, never opened in Excel.
     Uncalculated,
 }
 
 /// Reads a sheet cell by cell, so memory follows the cells and never the sheet's
-/// bounding box: a lone cell at XFD1048576 would make a 17-billion-cell range. Stops
-/// `limit` rows below the first.
-fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize) -> Result<(Rows, Errors), String> {
+/// bounding box: a lone cell at XFD1048576 would make a 17-billion-cell range.
+/// Stops `limit` rows below the first. `stale`: the workbook's formula results are
+/// placeholders (see [`asks_recalculation`]).
+fn sheet_rows(
+    workbook: &mut Sheets<BufReader<File>>,
+    sheet: &str,
+    limit: usize,
+    stale: bool,
+) -> Result<(Rows, Errors), String> {
     let (mut rows, mut errors): (Rows, Errors) = Default::default();
     let Sheets::Xlsx(xlsx) = workbook else {
-        // Other formats have no cell reader, and a range allocates the sheet's bounding
-        // box: bounded in .xls (65,536 × 256), not in OpenDocument (a bomb, like XLSX's).
-        if matches!(workbook, Sheets::Ods(_)) {
-            return Err("OpenDocument spreadsheets are not read; save the sheet as .xlsx".into());
-        }
+        // XLS has no cell reader; its range is bounded by the format (65,536 × 256).
         let range = workbook.worksheet_range(sheet).map_err(|e| e.to_string())?;
         let first = range.start().map_or(0, |(r, _)| r as usize);
         for (i, r) in range.rows().take(limit).enumerate() {
@@ -89,12 +101,24 @@ fn sheet_rows(workbook: &mut Sheets<BufReader<File>>, sheet: &str, limit: usize)
         match (&value, &cell.formula) {
             (Data::Error(_), _) => _ = errors.insert((row, column), CellError::Excel),
             (Data::Empty, Some(_)) => _ = errors.insert((row, column), CellError::Uncalculated),
+            (_, Some(_)) if stale => _ = errors.insert((row, column), CellError::Uncalculated),
             _ => {}
         }
         texts[column] = cell_text(&value);
     }
     rows.sort_by_key(|(row, _)| *row); // a hand-made file may list rows out of order
     Ok((rows, errors))
+}
+
+/// Whether an XLSX asks to be recalculated when opened (`fullCalcOnLoad`), as files
+/// written by programs (XlsxWriter, rust_xlsxwriter, openpyxl) do: their formula
+/// results are placeholders such as 0, not values.
+fn asks_recalculation(path: &Path) -> bool {
+    let Ok(mut zip) = File::open(path).map(BufReader::new).map(zip::ZipArchive::new) else { return false };
+    let Ok(Ok(entry)) = zip.as_mut().map(|z| z.by_name("xl/workbook.xml")) else { return false };
+    let mut xml = String::new();
+    entry.take(1 << 20).read_to_string(&mut xml).is_ok()
+        && (xml.contains("fullCalcOnLoad=\"1\"") || xml.contains("fullCalcOnLoad=\"true\""))
 }
 
 /// The header among the top rows (gaps are blank rows), checked, with the 0-based
@@ -122,14 +146,14 @@ fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> R
 pub fn probe_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<()> {
     let (mut workbook, sheet) = open(path, config)?;
     let limit = (HEADER_SEARCH_ROWS + 1).max(declared_index(config, 0));
-    let (rows, _) =
-        sheet_rows(&mut workbook, &sheet, limit).map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
+    let (rows, _) = sheet_rows(&mut workbook, &sheet, limit, false)
+        .map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     header(&rows, config, schema, &sheet).map(|_| ()).map_err(|m| Error::input(path, m))
 }
 
 pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<RawTable> {
     let (mut workbook, sheet) = open(path, config)?;
-    let (rows, errors) = sheet_rows(&mut workbook, &sheet, usize::MAX)
+    let (rows, errors) = sheet_rows(&mut workbook, &sheet, usize::MAX, asks_recalculation(path))
         .map_err(|e| Error::input(path, format!("sheet '{sheet}': {e}")))?;
     let (header_at, Header { rows: header_rows, names: headers, map, .. }) =
         header(&rows, config, schema, &sheet).map_err(|m| Error::input(path, m))?;
