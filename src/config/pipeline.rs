@@ -88,8 +88,7 @@ const TOP_KEYS: [&str; 6] = ["name", "description", "as_of", "sources", "stages"
 /// with the problems found so far (a missing input file, a bad source), so that the
 /// planner can go on and report its own in the same check.
 pub fn load_pipeline(path: &Path) -> Result<(Pipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::new(path, 0, 0, format!("cannot read pipeline file: {e}"))])?;
+    let text = super::yaml::read_text(path, "pipeline file").map_err(|d| vec![d])?;
     let doc = Doc::new(path, &text);
     let mut diags = unknown_top_keys(&doc)?;
     let top: PipelineDoc = doc.parse().map_err(|d| vec![d])?;
@@ -194,20 +193,7 @@ fn resolve_source(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Source> {
     let path = resolve(&base.join(&config.path.value));
-    if path.exists() && !path.is_file() {
-        let message = format!("source '{name}': {} is not a regular file (a folder, device or pipe)", path.display());
-        diags.push(doc.at(&config.path.referenced, message));
-    } else if !path.is_file() {
-        let found = path
-            .parent()
-            .and_then(|dir| std::fs::read_dir(dir).ok())
-            .map(|entries| entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect::<Vec<_>>());
-        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
-        diags.push(
-            doc.at(&config.path.referenced, format!("source '{name}': file not found: {}", path.display()))
-                .suggest(file, found.iter().flatten().map(String::as_str)),
-        );
-    }
+    diags.extend(unreadable(doc, &config.path.referenced, &format!("source '{name}': file"), &path));
     let format = config.format.or_else(|| Format::from_extension(&path));
     if format.is_none() {
         diags.push(
@@ -234,23 +220,40 @@ fn resolve_source(
         diags.push(doc.at(&rate.referenced, "max_reject_rate is a share of rows, from 0 to 1 (0.05 is 5%)"));
     }
     let schema_path = resolve(&base.join(&config.schema.value));
-    let schema = if schema_path.is_file() {
-        load_schema(&schema_path).map_err(|d| diags.extend(d)).ok()
-    } else {
-        diags.push(doc.at(
-            &config.schema.referenced,
-            format!("source '{name}': schema file not found: {}", schema_path.display()),
-        ));
-        None
-    };
+    let schema =
+        match unreadable(doc, &config.schema.referenced, &format!("source '{name}': schema file"), &schema_path) {
+            None => load_schema(&schema_path).map_err(|d| diags.extend(d)).ok(),
+            Some(d) => {
+                diags.push(d);
+                None
+            }
+        };
     Some(Source { name: name.to_string(), config, path, format: format?, schema: schema? })
 }
 
+/// Why the file `what` at `path` cannot be read, if it cannot: it is no regular file,
+/// or it is missing (with a "did you mean" from the files beside it).
+fn unreadable(doc: &Doc, at: &Location, what: &str, path: &Path) -> Option<Diagnostic> {
+    if path.is_file() {
+        return None;
+    }
+    if path.exists() {
+        let message = format!("{what} {} is not a regular file (a folder, device or pipe)", path.display());
+        return Some(doc.at(at, message));
+    }
+    let beside = path.parent().and_then(|dir| std::fs::read_dir(dir).ok());
+    let found: Vec<String> =
+        beside.into_iter().flatten().flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+    Some(doc.at(at, format!("{what} not found: {}", path.display())).suggest(file, found.iter().map(String::as_str)))
+}
+
 /// The file a path names, as the file system resolves it (`sub/..` through a symlinked
-/// `sub` is not the folder `sub` is in): its canonical path. A path to nothing is only
-/// tidied, for the message that says so.
+/// `sub` is not the folder `sub` is in): its canonical path. A missing file is named in
+/// its folder's canonical path, for the message that says so and its suggestions.
 fn resolve(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| clean_path(path))
+    let in_real_folder = || Some(std::fs::canonicalize(path.parent()?).ok()?.join(path.file_name()?));
+    std::fs::canonicalize(path).ok().or_else(in_real_folder).unwrap_or_else(|| clean_path(path))
 }
 
 /// Removes `.` and `dir/..` from a path without touching the file system.

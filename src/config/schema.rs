@@ -176,8 +176,7 @@ impl<'de> Deserialize<'de> for Scalar {
 
 /// Reads and validates a schema file, reporting every problem it has.
 pub fn load_schema(path: &Path) -> Result<Schema, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::new(path, 0, 0, format!("cannot read schema file: {e}"))])?;
+    let text = super::yaml::read_text(path, "schema file").map_err(|d| vec![d])?;
     let doc = Doc::new(path, &text);
     let top: SchemaDoc = doc.parse().map_err(|d| vec![d])?;
     let mut diags = Vec::new();
@@ -199,8 +198,22 @@ pub fn load_schema(path: &Path) -> Result<Schema, Vec<Diagnostic>> {
 
 fn check_column(doc: &Doc, node: &Node, col: &ColumnSpec, earlier: &[ColumnSpec]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    if earlier.iter().any(|c| c.name == col.name) {
-        diags.push(doc.at(&node.referenced, format!("column '{}' is declared twice", col.name)));
+    // Headers match names without case, so `ID` and `id` would take one header.
+    if let Some(other) = earlier.iter().find(|c| c.name.eq_ignore_ascii_case(&col.name)) {
+        let message = match other.name == col.name {
+            true => format!("column '{}' is declared twice", col.name),
+            false => {
+                format!("column '{}' is declared twice: as '{}' too (names match without case)", col.name, other.name)
+            }
+        };
+        diags.push(doc.at(&node.referenced, message));
+    }
+    if let (Some(min), Some(max)) = (&col.min, &col.max)
+        && bound_order(col.kind, &min.value.0, &max.value.0) == Some(std::cmp::Ordering::Greater)
+    {
+        diags.push(
+            doc.at(&min.referenced, format!("min {} is above max {}: no value could pass", min.value.0, max.value.0)),
+        );
     }
     for alias in &col.aliases {
         let key = super::header_key(alias);
@@ -221,6 +234,15 @@ fn check_column(doc: &Doc, node: &Node, col: &ColumnSpec, earlier: &[ColumnSpec]
             .push(doc.at(&node.referenced, format!("'format' applies to date and datetime columns, not {}", col.kind)));
     }
     diags
+}
+
+/// The order of two bounds: numbers by value, ISO dates and datetimes as text.
+fn bound_order(kind: ColumnType, min: &str, max: &str) -> Option<std::cmp::Ordering> {
+    match kind {
+        ColumnType::Int | ColumnType::Decimal { .. } => min.parse::<f64>().ok()?.partial_cmp(&max.parse::<f64>().ok()?),
+        ColumnType::Date | ColumnType::Datetime => Some(min.cmp(max)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

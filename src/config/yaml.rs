@@ -14,6 +14,45 @@ use serde_saphyr::{Error as YamlError, Location, Spanned};
 
 use crate::diag::Diagnostic;
 
+/// Reads a YAML file (`what` names it in messages): UTF-8, or UTF-16 by its byte order
+/// mark. Other encodings (a GBK-saved file) are an error at the first line that is not
+/// UTF-8, and an empty file is said to be one.
+pub fn read_text(path: &Path, what: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::new(path, 0, 0, format!("cannot read {what}: {e}")))?;
+    for (bom, charset) in [(b"\xFF\xFE", encoding_rs::UTF_16LE), (b"\xFE\xFF", encoding_rs::UTF_16BE)] {
+        if let Some(body) = bytes.strip_prefix(bom) {
+            return Ok(charset.decode_without_bom_handling(body).0.into_owned());
+        }
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let before = &e.as_bytes()[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            let why = if e.as_bytes().contains(&0) {
+                "it looks like UTF-16 without a byte order mark"
+            } else {
+                "GBK, perhaps"
+            };
+            let message = format!("{what} is not UTF-8 ({why}); save it as UTF-8");
+            return Err(Diagnostic::new(path, line as u64, column as u64, message));
+        }
+    };
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        let message =
+            format!("{what} holds NUL bytes: it looks like UTF-16 without a byte order mark; save it as UTF-8");
+        return Err(Diagnostic::new(path, line as u64, 0, message));
+    }
+    let text = text.strip_prefix('\u{FEFF}').map(str::to_string).unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(Diagnostic::new(path, 0, 0, format!("{what} is empty")));
+    }
+    Ok(text)
+}
+
 /// A YAML node whose content is parsed later, with [`Doc::parse_node`].
 pub type Node = Spanned<IgnoredAny>;
 
@@ -69,7 +108,10 @@ impl Diagnostic {
 fn message_of(err: &YamlError) -> String {
     match err {
         YamlError::SerdeUnknownField { field, .. } => format!("unknown key '{field}'"),
-        YamlError::SerdeUnknownVariant { variant, .. } => format!("unknown stage or value '{variant}'"),
+        YamlError::SerdeUnknownVariant { variant, expected, .. } if expected.contains(&"union") => {
+            format!("unknown stage kind '{variant}'")
+        }
+        YamlError::SerdeUnknownVariant { variant, .. } => format!("unknown value '{variant}'"),
         YamlError::SerdeMissingField { field, .. } => format!("missing key '{field}'"),
         other => {
             let text = other.to_string();
@@ -81,14 +123,28 @@ fn message_of(err: &YamlError) -> String {
                 return format!("duplicate key '{key}': a key may appear once in a mapping");
             }
             // A budget breach (an alias bomb, deep nesting) is worded in Rust's debug form.
-            if let Some(breach) = first.strip_prefix("budget breached: ") {
+            let breach =
+                first.strip_prefix("budget breached: ").or(first.contains("recursion limit").then_some("Depth"));
+            if let Some(breach) = breach {
                 let what = breach.split([' ', '{']).next().unwrap_or_default().to_lowercase();
                 return format!(
-                    "the file is larger or deeper than a pipeline ever needs (too many {what}); \
+                    "the file is larger or deeper than a pipeline ever needs (limit on {what} reached); \
                      tally stops reading it there"
                 );
             }
-            first.to_string()
+            // The parser's words for a value of the wrong form, in the file's terms.
+            const PLAIN: [(&str, &str); 6] = [
+                ("expected sequence start", "expected a list here"),
+                ("expected mapping start", "expected a mapping (key: value lines) here"),
+                ("invalid floating point", "expected a number here"),
+                ("non-finite float", "expected a number here, not NaN or infinity"),
+                ("invalid char", "expected one ASCII character here"),
+                ("untagged enum Sheet", "expected a sheet name, or a 0-based sheet index"),
+            ];
+            match PLAIN.iter().find(|(parser, _)| first.contains(parser)) {
+                Some((_, plain)) => plain.to_string(),
+                None => first.to_string(),
+            }
         }
     }
 }

@@ -127,7 +127,8 @@ fn header(rows: &Rows, config: &SourceConfig, schema: &Schema, sheet: &str) -> R
     let Some(first) = rows.first().map(|(r, _)| *r) else {
         return Err(format!("sheet '{sheet}': {}", header_not_found(config)));
     };
-    let searched = (HEADER_SEARCH_ROWS + 1).max(declared_index(config, first));
+    let last = rows.last().map_or(first, |(r, _)| *r);
+    let searched = (HEADER_SEARCH_ROWS + 1).max(declared_index(config, first)).min(last - first + 1);
     let mut top = vec![Vec::new(); searched];
     for (row, cells) in rows.iter().take_while(|(r, _)| r - first < searched) {
         top[row - first] = cells.iter().map(|c| c.clone().unwrap_or_default()).collect();

@@ -128,10 +128,10 @@ fn check_graph(
         }
     }
     for (name, id) in &producers {
-        if RESERVED.contains(&name.as_str()) {
+        if let Some(own) = RESERVED.iter().find(|r| r.eq_ignore_ascii_case(name)) {
             diags.push(doc.at(
                 &at(*id),
-                format!("table name '{name}' is reserved: the run directory has a {name} file of its own"),
+                format!("table name '{name}' is reserved: the run directory has a {own} file and sheet of its own"),
             ));
         }
     }
@@ -156,7 +156,11 @@ fn check_graph(
     let mut sheets: HashMap<String, &str> = HashMap::new();
     for out in &pipeline.outputs {
         if let Some(other) = sheets.insert(out.value.to_lowercase(), &out.value) {
-            let message = format!("outputs '{other}' and '{}' differ only in case; their sheets would not", out.value);
+            let message = if *other == out.value {
+                format!("output '{other}' is listed twice")
+            } else {
+                format!("outputs '{other}' and '{}' differ only in case, as Excel's sheet names would not", out.value)
+            };
             diags.push(doc.at(&out.referenced, message));
         }
     }

@@ -38,12 +38,32 @@ pub struct RunReport {
     pub manifest: Manifest,
 }
 
+/// Effects are written after the run directory is committed, outside it: one aimed
+/// inside the output folder would write into runs, or through `latest`.
+fn effects_outside(plan: &Plan, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let out = std::fs::canonicalize(out).map_err(|e| Error::io(out, e))?;
+    let inside = |p: &Path| p.parent().and_then(|d| std::fs::canonicalize(d).ok()).is_some_and(|d| d.starts_with(&out));
+    let problems: Vec<_> = plan
+        .stages
+        .iter()
+        .flat_map(|s| s.stage.effect_paths().into_iter().filter(|p| inside(p)).map(move |p| (s, p)))
+        .map(|(s, p)| {
+            let message =
+                format!("stage '{}' would write {} inside the output folder {}", s.id(), p.display(), out.display());
+            plan.pipeline.doc().at(&s.at, message)
+        })
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(Error::Config(problems)) }
+}
+
 pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     let pipeline = &plan.pipeline;
     let started = Instant::now();
     let now = Local::now().naive_local();
     let as_of = options.as_of.or(pipeline.as_of).unwrap_or(now.date());
     let base = options.out.join(&pipeline.name);
+    effects_outside(plan, &options.out)?;
     let previous = PreviousRun::find(&base);
     let dir = RunDir::create(&base, as_of, now)?;
     let cx = RunContext { as_of, run_id: dir.run_id.clone(), previous };

@@ -56,7 +56,7 @@ impl RunDir {
         let link = base.join("latest");
         if std::fs::symlink_metadata(&link).is_ok_and(|m| !m.file_type().is_symlink()) {
             let why = "is not the link tally keeps to the latest run; move it away and run again";
-            return Err(Error::io(&link, std::io::Error::other(why)));
+            return Err(Error::Config(vec![crate::diag::Diagnostic::new(&link, 0, 0, why)]));
         }
         let _lock = lock(base)?;
         let partials = remove_stale_partials(base);

@@ -58,6 +58,15 @@ impl Stage for Filter {
         if !missing.is_empty() {
             return Err(missing);
         }
+        // Polars finds a predicate that is no condition (`where: 42`) only when it runs.
+        let condition = empty_frames(inputs).remove(0).select([self.predicate.expr.clone().alias("where")]);
+        let kind = planned_schema(Ok(condition)).ok().and_then(|s| s.get("where").cloned());
+        if let Some(kind) = kind.filter(|k| !matches!(k, DataType::Boolean | DataType::Null)) {
+            return Err(vec![Problem::new(
+                Some(self.predicate.at),
+                format!("where: gives {kind}, where a condition (a Boolean) is needed"),
+            )]);
+        }
         let schema = planned_schema(Ok(self.plan(empty_frames(inputs).remove(0)))).map_err(|mut p| {
             p.iter_mut().for_each(|p| p.at = Some(self.predicate.at));
             p

@@ -50,6 +50,12 @@ pub trait Stage: Send + Sync {
         &self.io().output
     }
 
+    /// Files outside the run directory the stage writes as effects (dedup's
+    /// `save_model:`), so that a run can refuse one inside its output folder up front.
+    fn effect_paths(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
     /// Every table this stage produces: the main output, then `<output>_<port>`.
     fn outputs(&self) -> Vec<String> {
         std::iter::once(self.output().to_string())
@@ -180,6 +186,13 @@ pub struct Sql {
 
 impl Sql {
     pub fn compile(cx: &BuildContext, text: &Spanned<String>) -> Result<Sql, Diagnostic> {
+        // Table functions (read_csv, read_parquet …) would read any file, at check time too.
+        static READS: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b((?:read|scan)_[a-z_]+)\s*\(").expect("valid"));
+        if let Some(f) = READS.captures(&text.value) {
+            let message = format!("SQL here may not read files: '{}' is refused", f[1].to_lowercase());
+            return Err(cx.doc.at(&text.referenced, message));
+        }
         match polars::sql::sql_expr(&text.value) {
             Ok(expr) => Ok(Sql { expr, at: text.referenced }),
             Err(e) => {

@@ -44,7 +44,7 @@ outputs: [counts]
     assert_reported(&err, "unknown key 'delimeter'", &file, 6, 5);
     assert!(err.contains("help: did you mean 'delimiter'?"), "{err}");
     assert_reported(&err, "source 'orders': file not found", &file, 8, 11);
-    assert_reported(&err, "expected sequence start", &file, 14, 11); // `by` is a list
+    assert_reported(&err, "expected a list here", &file, 14, 11); // `by` is a list
 }
 
 #[test]

@@ -144,6 +144,7 @@ fn run_case(case: &Case) -> Result<(), String> {
     let pipeline_path = project.join("pipelines/p.yaml");
     std::fs::write(&pipeline_path, pipeline).unwrap();
     let before = tree(root.path());
+    let latest_before = latest_links(&project.join("runs"));
 
     let command = case.command.as_deref().unwrap_or("run");
     let mut args = vec![command, pipeline_path.to_str().unwrap()];
@@ -168,7 +169,7 @@ fn run_case(case: &Case) -> Result<(), String> {
     }
     nothing_outside_runs(root.path(), &before, &tree(root.path()))?;
     if command == "run" {
-        check_run(case, &out)?;
+        check_run(case, &out, &latest_before)?;
     }
     Ok(())
 }
@@ -240,17 +241,26 @@ fn nothing_outside_runs(
     Ok(())
 }
 
-/// A run that did not succeed leaves no `latest`; one that did conserves its rows.
-fn check_run(case: &Case, out: &Path) -> Result<(), String> {
-    let pipelines: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
-    let latest: Vec<PathBuf> = pipelines.iter().map(|p| p.join("latest")).filter(|l| l.exists()).collect();
+/// Each pipeline's `latest`, and what it links to (`None`: not a link).
+fn latest_links(out: &Path) -> BTreeMap<PathBuf, Option<PathBuf>> {
+    let pipelines = std::fs::read_dir(out).into_iter().flatten().flatten().map(|e| e.path().join("latest"));
+    pipelines.filter(|l| l.symlink_metadata().is_ok()).map(|l| (l.clone(), std::fs::read_link(&l).ok())).collect()
+}
+
+/// A run that did not succeed leaves every `latest` as it was; one that did conserves
+/// its rows.
+fn check_run(case: &Case, out: &Path, latest_before: &BTreeMap<PathBuf, Option<PathBuf>>) -> Result<(), String> {
+    let links = latest_links(out);
     if case.exit != 0 {
-        if !latest.is_empty() {
-            return Err(format!("a run that exits {} is marked latest: {latest:?}", case.exit));
+        if &links != latest_before {
+            return Err(format!("a run that exits {} moved latest: {latest_before:?} → {links:?}", case.exit));
         }
         return Ok(());
     }
-    let [latest] = latest.as_slice() else { return Err(format!("a successful run has no single latest: {latest:?}")) };
+    let latest: Vec<&PathBuf> = links.keys().filter(|l| latest_before.get(*l) != links.get(*l)).collect();
+    let [latest] = latest.as_slice() else {
+        return Err(format!("a successful run has no single new latest: {links:?}"));
+    };
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(latest.join("manifest.json")).unwrap()).unwrap();
     let rejects = read_parquet(&latest.join("rejects.parquet"));

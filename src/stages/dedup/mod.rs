@@ -22,7 +22,7 @@ mod tests;
 
 pub use compare::Method;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use polars::prelude::*;
@@ -76,11 +76,11 @@ pub struct DedupConfig {
     pub survivorship: IndexMap<String, String>,
     /// A model file written by an earlier run, used instead of training.
     #[serde(default)]
-    pub model: Option<PathBuf>,
+    pub model: Option<Spanned<PathBuf>>,
     /// Where to save the trained model for later runs' `model:`. Written only when the
     /// run succeeds (a deferred effect); the run directory always has a copy.
     #[serde(default)]
-    pub save_model: Option<PathBuf>,
+    pub save_model: Option<Spanned<PathBuf>>,
     #[serde(default)]
     pub training: Training,
     /// Extra columns shown for both records in the pairs and review tables.
@@ -231,6 +231,30 @@ pub struct Dedup {
     save_model: Option<PathBuf>,
 }
 
+/// Where `save_model:` may write: a `.json` file in an existing folder, replacing
+/// nothing but a model tally wrote, so that a typo cannot overwrite the data or the
+/// pipeline itself.
+fn save_model_path(cx: &BuildContext, path: &Spanned<PathBuf>) -> Result<PathBuf, Diagnostic> {
+    let full = cx.path(&path.value);
+    let refuse = |why: String| Err(cx.error(Some(&path.referenced), format!("save_model: {why}")));
+    if full.extension().is_none_or(|e| e != "json") {
+        return refuse(format!("'{}' is not a .json file", path.value.display()));
+    }
+    if !full.parent().is_some_and(Path::is_dir) {
+        return refuse(format!("the folder of '{}' does not exist", path.value.display()));
+    }
+    match std::fs::symlink_metadata(&full) {
+        Err(_) => Ok(full),
+        Ok(m) if !m.is_file() => refuse(format!("'{}' exists and is not a plain file", path.value.display())),
+        Ok(_) => match std::fs::read(&full).map(|b| serde_json::from_slice::<model::Model>(&b)) {
+            Ok(Ok(_)) => Ok(full),
+            _ => {
+                refuse(format!("'{}' exists and is not a model tally wrote; it is not replaced", path.value.display()))
+            }
+        },
+    }
+}
+
 /// The source column added in link mode: which of the two tables a record came from.
 const LINK_SOURCE: &str = "table";
 
@@ -250,13 +274,14 @@ impl DedupConfig {
             (None, Some(l), Some(r)) => vec![Input::rows(l), Input::rows(r)],
             _ => Vec::new(),
         };
-        let model = self.model.as_deref().map(|p| cx.path(p));
-        if let Some(path) = &model
+        let model = self.model.as_ref().map(|p| (cx.path(&p.value), p.referenced));
+        if let Some((path, at)) = &model
             && !path.is_file()
         {
-            d.push(cx.error(None, format!("dedup '{}': model file not found: {}", self.output.value, path.display())));
+            d.push(cx.error(Some(at), format!("model file not found: {}", path.display())));
         }
-        let save_model = self.save_model.as_deref().map(|p| cx.path(p));
+        let model = model.map(|(path, _)| path);
+        let save_model = self.save_model.as_ref().and_then(|p| d.take(save_model_path(cx, p)));
         d.finish(|| Dedup {
             io: Io { inputs, output: output.expect("checked") },
             rules,
@@ -326,6 +351,10 @@ impl Stage for Dedup {
 
     fn ports(&self) -> &'static [&'static str] {
         &PORTS
+    }
+
+    fn effect_paths(&self) -> Vec<&Path> {
+        self.save_model.iter().map(PathBuf::as_path).collect()
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {

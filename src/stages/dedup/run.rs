@@ -246,7 +246,7 @@ fn split_rejects(config: &DedupConfig, records: DataFrame) -> PolarsResult<(Data
     let columns: Vec<String> = record_columns(&records);
     let inputs = [&config.input, &config.left, &config.right].into_iter().flatten().cloned().collect::<Vec<_>>();
     let stage = format!("dedup:{}", config.output.value);
-    let origin = Origin::carried(stage, &records.schema(), &inputs.join("+"), "__input_row");
+    let origin = Origin::carried(stage, records.schema(), &inputs.join("+"), "__input_row");
     let lf = records.lazy().with_row_index("__input_row", Some(1));
     let bad = lf
         .clone()
