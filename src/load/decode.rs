@@ -95,9 +95,9 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + 
 
 /// Whether more of the non-ASCII lines read as UTF-8 than not.
 fn mostly_utf8(bytes: &[u8]) -> bool {
-    let (utf8, other): (Vec<_>, Vec<_>) =
-        lines(bytes).partition(|(_, r)| std::str::from_utf8(&bytes[r.clone()]).is_ok());
-    utf8.len() > other.len()
+    let utf8 = |r: &std::ops::Range<usize>| std::str::from_utf8(&bytes[r.clone()]).is_ok();
+    let (yes, no) = lines(bytes).fold((0, 0), |(yes, no), (_, r)| if utf8(&r) { (yes + 1, no) } else { (yes, no + 1) });
+    yes > no
 }
 
 /// Decodes a file whose main encoding is UTF-8 (`utf8_main`) or GB18030, a line that
