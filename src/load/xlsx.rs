@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use std::fs::File;
-use std::io::BufReader;
-
-use std::io::Read;
+use std::io::{BufReader, Read};
 
 use calamine::{Data, Reader, Sheets, XlsError, XlsxError, open_workbook};
 
@@ -52,7 +50,7 @@ fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, 
 /// A sheet's rows that hold cells, in order: (0-based row, cell texts by column).
 type Rows = Vec<(usize, Vec<Option<String>>)>;
 
-/// Cells with no value to load, by (row, column): why, and the cell's text.
+/// Cells with no value to load, by (row, column), and why.
 type Errors = std::collections::HashMap<(usize, usize), CellError>;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
