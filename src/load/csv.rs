@@ -166,7 +166,7 @@ fn delimiter(path: &Path, config: &SourceConfig) -> Result<u8> {
 /// opens at the start of a field, `""` inside it is a quote, the next lone `"` closes.
 /// Balanced quoting has an even number of quotes, so most files are passed at once.
 fn unclosed_quote(text: &[u8], delimiter: u8) -> Option<usize> {
-    if text.iter().filter(|&&b| b == b'"').count() % 2 == 0 {
+    if memchr::memchr_iter(b'"', text).count() % 2 == 0 {
         return None;
     }
     let (mut i, mut field_start) = (0, true);
@@ -175,7 +175,7 @@ fn unclosed_quote(text: &[u8], delimiter: u8) -> Option<usize> {
             let open = i;
             // On to the closing quote, over escaped ones.
             loop {
-                let Some(j) = text[i + 1..].iter().position(|&b| b == b'"') else { return Some(open) };
+                let Some(j) = memchr::memchr(b'"', &text[i + 1..]) else { return Some(open) };
                 i += 1 + j;
                 if text.get(i + 1) != Some(&b'"') {
                     break;

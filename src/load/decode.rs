@@ -3,6 +3,7 @@
 //! byte order mark says so (Excel's "Unicode text").
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use encoding_rs::{DecoderResult, Encoding as Charset, GB18030, UTF_16BE, UTF_16LE};
 
@@ -38,7 +39,7 @@ pub fn decode(bytes: &[u8], declared: Encoding) -> Result<Decoded<'_>, String> {
     }
     // No CSV text holds a NUL byte; UTF-16 that lost its mark does (in every ASCII
     // character), a damaged export in a few places.
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = memchr::memchr(0, bytes) {
         let head = &bytes[..bytes.len().min(4096)];
         if head.iter().filter(|&&b| b == 0).count() * 8 > head.len() {
             return Err("has NUL bytes: it looks like UTF-16 without a byte order mark, or not text; \
@@ -60,7 +61,7 @@ pub fn decode(bytes: &[u8], declared: Encoding) -> Result<Decoded<'_>, String> {
         Encoding::Auto if bom => utf8(body).map(|t| whole(t, "utf-8-bom")),
         Encoding::Auto => match std::str::from_utf8(body) {
             Ok(text) => Ok(whole(Cow::Borrowed(text), "utf-8")),
-            Err(_) => mixed(body, mostly_utf8(body)).map_err(|e| format!("neither UTF-8 nor GB18030/GBK: {e}")),
+            Err(_) => mixed(body, true).map_err(|e| format!("neither UTF-8 nor GB18030/GBK: {e}")),
         },
     }
 }
@@ -76,12 +77,12 @@ fn binary_kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 }
 
 /// Lines with non-ASCII bytes, split at \n, \r\n or a lone \r, with their 1-based numbers.
-fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, Range<usize>)> + '_ {
     let mut start = 0;
     let mut number = 0;
     std::iter::from_fn(move || {
         while start < bytes.len() {
-            let end = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes.len(), |i| start + i);
+            let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |i| start + i);
             let line = start..end;
             number += 1;
             start = end + if bytes[end..].starts_with(b"\r\n") { 2 } else { 1 };
@@ -93,42 +94,45 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + 
     })
 }
 
-/// Whether more of the non-ASCII lines read as UTF-8 than not.
-fn mostly_utf8(bytes: &[u8]) -> bool {
-    let utf8 = |r: &std::ops::Range<usize>| std::str::from_utf8(&bytes[r.clone()]).is_ok();
-    let (yes, no) = lines(bytes).fold((0, 0), |(yes, no), (_, r)| if utf8(&r) { (yes + 1, no) } else { (yes, no + 1) });
-    yes > no
-}
-
-/// Decodes a file whose main encoding is UTF-8 (`utf8_main`) or GB18030, a line that
-/// only the other encoding reads being decoded in that one and listed as foreign.
-fn mixed(bytes: &[u8], utf8_main: bool) -> Result<Decoded<'static>, String> {
-    let mut text = String::with_capacity(bytes.len() * 3 / 2);
-    let mut foreign = Vec::new();
-    // Runs of main-encoding lines are decoded whole: (first byte, first line).
-    let mut run = (0, 1);
-    let main = |text: &mut String, (from, line): (usize, u64), to: usize| -> Result<(), String> {
-        match utf8_main {
-            true => text.push_str(std::str::from_utf8(&bytes[from..to]).map_err(|e| e.to_string())?),
-            false => text.push_str(&strict(GB18030, &bytes[from..to], line)?),
-        }
-        Ok(())
-    };
+/// Decodes a file that is not all UTF-8: GB18030, or (`auto`, when most of its
+/// non-ASCII lines are UTF-8) UTF-8; a line that only the other encoding reads is
+/// decoded in that one and listed as foreign. One pass finds the lines; a file in one
+/// encoding is then decoded whole, as most are.
+fn mixed(bytes: &[u8], auto: bool) -> Result<Decoded<'static>, String> {
+    let is_utf8 = |r: &Range<usize>| std::str::from_utf8(&bytes[r.clone()]).is_ok();
+    let (mut utf8_lines, mut others) = (Vec::new(), 0);
     for (number, line) in lines(bytes) {
-        let as_utf8 = std::str::from_utf8(&bytes[line.clone()]);
-        if as_utf8.is_ok() == utf8_main {
-            continue;
+        match is_utf8(&line) {
+            true => utf8_lines.push((number, line)),
+            false => others += 1,
         }
-        main(&mut text, run, line.start)?;
-        match as_utf8 {
-            Ok(t) => text.push_str(t),
-            Err(_) => text.push_str(&strict(GB18030, &bytes[line.clone()], number)?),
-        }
-        foreign.push(number);
-        run = (line.end, number);
     }
-    main(&mut text, run, bytes.len())?;
+    let utf8_main = auto && utf8_lines.len() > others;
+    let foreign = match utf8_main {
+        true => lines(bytes).filter(|(_, r)| !is_utf8(r)).collect(),
+        false => utf8_lines,
+    };
     let encoding = if utf8_main { "utf-8" } else { "gb18030" };
+    if foreign.is_empty() {
+        return Ok(Decoded { text: Cow::Owned(strict(GB18030, bytes, 1)?), encoding, foreign: Vec::new() });
+    }
+    let main = |from: usize, to: usize, line: u64| match utf8_main {
+        true => std::str::from_utf8(&bytes[from..to]).map(str::to_string).map_err(|e| e.to_string()),
+        false => strict(GB18030, &bytes[from..to], line),
+    };
+    let mut text = String::with_capacity(bytes.len() * 3 / 2);
+    // Runs of main-encoding lines are decoded whole: from (byte, line).
+    let mut run = (0, 1);
+    for (number, line) in &foreign {
+        text.push_str(&main(run.0, line.start, run.1)?);
+        match std::str::from_utf8(&bytes[line.clone()]) {
+            Ok(t) => text.push_str(t),
+            Err(_) => text.push_str(&strict(GB18030, &bytes[line.clone()], *number)?),
+        }
+        run = (line.end, *number);
+    }
+    text.push_str(&main(run.0, bytes.len(), run.1)?);
+    let foreign = foreign.into_iter().map(|(number, _)| number).collect();
     Ok(Decoded { text: Cow::Owned(text), encoding, foreign })
 }
 
