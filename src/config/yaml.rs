@@ -30,7 +30,8 @@ pub fn read_text(path: &Path, what: &str) -> Result<String, Diagnostic> {
             let at = e.utf8_error().valid_up_to();
             let before = &e.as_bytes()[..at];
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
             let why = if e.as_bytes().contains(&0) {
                 "it looks like UTF-16 without a byte order mark"
             } else {

@@ -31,21 +31,22 @@ pub fn read_csv(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<R
     let mut add = |record: &csv::ByteRecord| {
         let row = line_of(record);
         let breaks = record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count()).sum::<usize>();
-        // A field over several lines is fine; one that leaves its record with the wrong
-        // number of fields has swallowed the lines below a missing closing quote.
-        if breaks > 0 && record.len() != headers.len() && runaway.is_none() {
+        // A field over several lines is fine; a record over many lines with the wrong
+        // number of fields has swallowed the rows below a quote that closes too late.
+        if breaks > MAX_RAGGED_LINES && record.len() != headers.len() && runaway.is_none() {
             runaway = Some(Error::input(
                 path,
                 format!(
-                    "line {row}: a quoted field runs over {breaks} lines, to line {}, and leaves {} fields where \
-                     the header has {}; a closing quote is probably missing where it opens",
+                    "line {row}: a quoted field spans lines {row} to {} and leaves {} fields where the header \
+                     has {}; a closing quote is probably missing where it opens",
                     row + breaks as u64,
                     record.len(),
                     headers.len()
                 ),
             ));
         }
-        if foreign.binary_search(&row).is_ok() {
+        let lines = row..=row + breaks as u64;
+        if foreign.get(foreign.partition_point(|l| l < lines.start())).is_some_and(|l| lines.contains(l)) {
             malformed.push(MalformedRow {
                 row,
                 reason: "mixed_encoding",
@@ -102,6 +103,9 @@ fn csv_line(record: &csv::ByteRecord, delimiter: u8) -> String {
     let line = writer.write_byte_record(record).ok().and_then(|_| writer.into_inner().ok()).unwrap_or_default();
     String::from_utf8_lossy(&line).trim_end_matches('\n').to_string()
 }
+
+/// A ragged record over more lines than this is taken for a quote closed too late.
+const MAX_RAGGED_LINES: usize = 10;
 
 /// How much of a CSV file `tally check` reads to find its header.
 const PROBE_BYTES: u64 = 256 * 1024;
@@ -163,30 +167,26 @@ fn delimiter(path: &Path, config: &SourceConfig) -> Result<u8> {
 }
 
 /// Where a quote opens that nothing closes, read as the csv crate reads quotes: one
-/// opens at the start of a field, `""` inside it is a quote, the next lone `"` closes.
-/// Balanced quoting has an even number of quotes, so most files are passed at once.
+/// opens at the start of a field, `""` inside it is a quote, the next lone `"` closes,
+/// and a quote inside an unquoted field (`5"`) is text. Jumps from quote to quote.
 fn unclosed_quote(text: &[u8], delimiter: u8) -> Option<usize> {
-    if memchr::memchr_iter(b'"', text).count() % 2 == 0 {
-        return None;
-    }
-    let (mut i, mut field_start) = (0, true);
-    while i < text.len() {
-        if text[i] == b'"' && field_start {
-            let open = i;
-            // On to the closing quote, over escaped ones.
-            loop {
-                let Some(j) = memchr::memchr(b'"', &text[i + 1..]) else { return Some(open) };
-                i += 1 + j;
-                if text.get(i + 1) != Some(&b'"') {
-                    break;
-                }
-                i += 1;
-            }
-            field_start = false;
-        } else {
-            field_start = text[i] == delimiter || matches!(text[i], b'\n' | b'\r');
+    let mut from = 0;
+    while let Some(j) = memchr::memchr(b'"', &text[from..]) {
+        let open = from + j;
+        from = open + 1;
+        let field_start = open == 0 || matches!(text[open - 1], b'\n' | b'\r') || text[open - 1] == delimiter;
+        if !field_start {
+            continue;
         }
-        i += 1;
+        // On to the closing quote, over escaped ones.
+        loop {
+            let Some(k) = memchr::memchr(b'"', &text[from..]) else { return Some(open) };
+            from += k + 1;
+            if text.get(from) != Some(&b'"') {
+                break;
+            }
+            from += 1;
+        }
     }
     None
 }
@@ -232,6 +232,7 @@ mod tests {
     fn finds_the_quote_nothing_closes() {
         assert_eq!(unclosed_quote(b"a,\"b\"\"c\",d\n", b','), None, "an escaped quote inside");
         assert_eq!(unclosed_quote(b"a,5\",d\n", b','), None, "a quote inside an unquoted field is text");
+        assert_eq!(unclosed_quote(b"x,5\"\ny,\"abc\nz,w\n", b','), Some(7), "an even count proves nothing");
         assert_eq!(unclosed_quote(b"a,b\nc,\"d,e\nf,g\n", b','), Some(6));
         assert_eq!(unclosed_quote(b"\"a\nb\",\"c\n", b','), Some(6));
         assert_eq!(unclosed_quote(b"a;\"b;c\n", b';'), Some(2));

@@ -94,23 +94,52 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, Range<usize>)> + '_ {
     })
 }
 
+/// Whether a line that reads as UTF-8 in a GBK file is UTF-8 indeed. A few GBK lines
+/// read as UTF-8 too (郑伟 is two Greek and Hebrew letters); in them every pair of bytes
+/// is a GB2312 character, where UTF-8 Chinese, read as GBK, never is throughout. And
+/// UTF-8 Chinese is made of 3-byte characters, where GBK read as UTF-8 mostly gives
+/// 2-byte ones (Latin, Greek, Cyrillic, Hebrew).
+fn utf8_not_gbk(line: &str) -> bool {
+    let wide = line.chars().all(|c| c.is_ascii() || c >= '\u{2000}');
+    wide && !gb2312_only(line.as_bytes())
+}
+
+/// Whether every non-ASCII byte pairs into a GB2312 character (both bytes A1–FE, first
+/// at most F7).
+fn gb2312_only(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b, _) if b.is_ascii() => i += 1,
+            (0xA1..=0xF7, Some(0xA1..=0xFE)) => i += 2,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Decodes a file that is not all UTF-8: GB18030, or (`auto`, when most of its
 /// non-ASCII lines are UTF-8) UTF-8; a line that only the other encoding reads is
 /// decoded in that one and listed as foreign. One pass finds the lines; a file in one
 /// encoding is then decoded whole, as most are.
 fn mixed(bytes: &[u8], auto: bool) -> Result<Decoded<'static>, String> {
     let is_utf8 = |r: &Range<usize>| std::str::from_utf8(&bytes[r.clone()]).is_ok();
-    let (mut utf8_lines, mut others) = (Vec::new(), 0);
+    let (mut utf8_chinese, mut utf8, mut others) = (Vec::new(), 0, 0);
     for (number, line) in lines(bytes) {
-        match is_utf8(&line) {
-            true => utf8_lines.push((number, line)),
-            false => others += 1,
+        match std::str::from_utf8(&bytes[line.clone()]) {
+            Ok(text) => {
+                utf8 += 1;
+                if utf8_not_gbk(text) {
+                    utf8_chinese.push((number, line));
+                }
+            }
+            Err(_) => others += 1,
         }
     }
-    let utf8_main = auto && utf8_lines.len() > others;
+    let utf8_main = auto && utf8 > others;
     let foreign = match utf8_main {
         true => lines(bytes).filter(|(_, r)| !is_utf8(r)).collect(),
-        false => utf8_lines,
+        false => utf8_chinese,
     };
     let encoding = if utf8_main { "utf-8" } else { "gb18030" };
     if foreign.is_empty() {
@@ -187,6 +216,11 @@ mod tests {
     #[test]
     fn a_line_in_the_other_encoding_is_decoded_in_its_own_and_named() {
         let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+        // Pure GBK whose short lines read as UTF-8 too (郑伟, 谢强) has no foreign line.
+        let names = gbk("编号,姓名\n1,郑伟\n2,谢强\n3,王小明\n");
+        assert!(std::str::from_utf8(&gbk("1,郑伟")).is_ok(), "the case this guards against");
+        assert_eq!(decode(&names, Encoding::Auto).unwrap().foreign, Vec::<u64>::new());
+        assert_eq!(decode(&names, Encoding::Gb18030).unwrap().text, "编号,姓名\n1,郑伟\n2,谢强\n3,王小明\n");
         // A GBK export with a UTF-8 line pasted in at line 3, CRLF endings.
         let bytes =
             [gbk("编码,名称\r\nC1,北京公司\r\n"), "C2,上海公司\r\n".as_bytes().to_vec(), gbk("C3,广州公司\r\n")]

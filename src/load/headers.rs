@@ -121,7 +121,7 @@ pub fn two_row_names(groups: &[String], names: &[String]) -> Vec<String> {
 /// from the first used row `first_row`), both its rows when it has two.
 pub fn declared_index(config: &SourceConfig, first_row: usize) -> usize {
     let rows = config.header_rows.as_ref().map_or(1, |h| h.value);
-    config.header_row.as_ref().map_or(0, |h| h.value.saturating_sub(first_row) + rows - 1)
+    config.header_row.as_ref().map_or(0, |h| h.value.saturating_sub(first_row).saturating_add(rows - 1))
 }
 
 /// Why no header was found: the declared one is past the end, or there are no rows.

@@ -15,10 +15,10 @@ use crate::error::{Error, Result};
 /// The workbook, known by its first bytes rather than its extension (exports are often
 /// misnamed), and the name of the sheet the source reads.
 fn open(path: &Path, config: &SourceConfig) -> Result<(Sheets<BufReader<File>>, String)> {
-    let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).map_err(|e| Error::io(path, e))?;
+    let mut magic = Vec::with_capacity(4);
+    File::open(path).and_then(|f| f.take(4).read_to_end(&mut magic)).map_err(|e| Error::io(path, e))?;
     let unreadable = |e: String| Error::input(path, format!("not a readable workbook: {e}"));
-    let workbook = match &magic {
+    let workbook = match magic.as_slice() {
         b"PK\x03\x04" => Sheets::Xlsx(open_workbook(path).map_err(|e: XlsxError| unreadable(e.to_string()))?),
         b"\xD0\xCF\x11\xE0" => Sheets::Xls(open_workbook(path).map_err(|e: XlsError| unreadable(e.to_string()))?),
         _ => return Err(unreadable("neither an XLSX (zip) nor an XLS file".into())),
@@ -99,7 +99,7 @@ fn sheet_rows(
         match (&value, &cell.formula) {
             (Data::Error(_), _) => _ = errors.insert((row, column), CellError::Excel),
             (Data::Empty, Some(_)) => _ = errors.insert((row, column), CellError::Uncalculated),
-            (_, Some(_)) if stale => _ = errors.insert((row, column), CellError::Uncalculated),
+            (v, Some(_)) if stale && placeholder(v) => _ = errors.insert((row, column), CellError::Uncalculated),
             _ => {}
         }
         texts[column] = cell_text(&value);
@@ -108,9 +108,21 @@ fn sheet_rows(
     Ok((rows, errors))
 }
 
+/// What programs store as the result of a formula they cannot calculate: 0 or nothing.
+fn placeholder(value: &Data) -> bool {
+    match value {
+        Data::Empty => true,
+        Data::Int(i) => *i == 0,
+        Data::Float(f) => *f == 0.0,
+        Data::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
 /// Whether an XLSX asks to be recalculated when opened (`fullCalcOnLoad`), as files
-/// written by programs (XlsxWriter, rust_xlsxwriter, openpyxl) do: their formula
-/// results are placeholders such as 0, not values.
+/// written by programs (XlsxWriter, rust_xlsxwriter, openpyxl) do: a formula result of
+/// 0 or nothing there is a placeholder. Other results are taken as values, since some
+/// exporters (Apache POI) set the flag over real ones.
 fn asks_recalculation(path: &Path) -> bool {
     let Ok(mut zip) = File::open(path).map(BufReader::new).map(zip::ZipArchive::new) else { return false };
     let Ok(Ok(entry)) = zip.as_mut().map(|z| z.by_name("xl/workbook.xml")) else { return false };
@@ -171,8 +183,12 @@ pub fn read_xlsx(path: &Path, config: &SourceConfig, schema: &Schema) -> Result<
     for (row, cells) in data {
         // An error cell (#DIV/0!, #N/A …) or an uncalculated formula where a value is
         // read is no value to load.
+        // A row of nothing but blanks and formulas without values is a template's empty row.
         let error = mapped.iter().find_map(|&c| Some((c, *errors.get(&(*row, c))?)));
-        if error.is_none() && cells.iter().all(|c| c.as_deref().is_none_or(|t| t.trim().is_empty())) {
+        let blank = |(c, t): (usize, &Option<String>)| {
+            t.as_deref().is_none_or(|t| t.trim().is_empty()) || errors.get(&(*row, c)) == Some(&CellError::Uncalculated)
+        };
+        if cells.iter().enumerate().all(blank) {
             blank_rows += 1;
             continue;
         }

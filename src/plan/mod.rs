@@ -13,6 +13,7 @@ use std::path::Path;
 use polars::prelude::Schema;
 use serde_saphyr::Location;
 
+use crate::config::yaml::Doc;
 use crate::config::{Pipeline, load_pipeline};
 use crate::diag::Diagnostic;
 use crate::stages::{BuildContext, Stage, StageConfig};
@@ -75,6 +76,7 @@ fn build(path: &Path, probe: bool) -> Result<Plan, Vec<Diagnostic>> {
             Err(d) => diags.extend(d),
         }
     }
+    diags.extend(shared_effects(&doc, &stages));
     // A stage that failed to build is left out; the tables it would produce are known
     // by name only, so the graph check does not report them again.
     let unbuilt = pipeline.stages.len() - stages.len();
@@ -96,6 +98,21 @@ fn build(path: &Path, probe: bool) -> Result<Plan, Vec<Diagnostic>> {
         }
     }
     Ok(Plan { pipeline, stages, levels, readers })
+}
+
+/// Two stages writing one file outside the run would overwrite each other's.
+fn shared_effects(doc: &Doc, stages: &[PlannedStage]) -> Vec<Diagnostic> {
+    let mut writers: HashMap<&Path, &PlannedStage> = HashMap::new();
+    let mut diags = Vec::new();
+    for stage in stages {
+        for path in stage.stage.effect_paths() {
+            if let Some(first) = writers.insert(path, stage) {
+                let message = format!("stages '{}' and '{}' both write {}", first.id(), stage.id(), path.display());
+                diags.push(doc.at(&stage.at, message));
+            }
+        }
+    }
+    diags
 }
 
 /// Names of the run directory's own files (`rejects.parquet`, `manifest.json`) and

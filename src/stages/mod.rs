@@ -161,7 +161,8 @@ impl BuildContext<'_> {
 
     /// A path in the config, relative to the pipeline file's folder.
     pub fn path(&self, path: &Path) -> std::path::PathBuf {
-        self.doc.path.parent().unwrap_or(Path::new(".")).join(path)
+        let folder = self.doc.path.parent().filter(|p| !p.as_os_str().is_empty());
+        folder.unwrap_or(Path::new(".")).join(path)
     }
 
     /// A table name must be an identifier: it names files in the run directory.
@@ -177,6 +178,30 @@ impl BuildContext<'_> {
     }
 }
 
+/// The first word of `sql` that would read a table: `SELECT` (a subquery) or a table
+/// function (`read_csv(`, `scan_parquet(` …). Comments and quoted text are set aside
+/// first, so that neither hides such a word nor is taken for one.
+fn reads_tables(sql: &str) -> Option<String> {
+    static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?s)'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|$)"#).expect("valid")
+    });
+    static READS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(select)\b|\b((?:read|scan)_[a-z_0-9]*)\s*\(").expect("valid")
+    });
+    let bare = QUOTED.replace_all(sql, " ");
+    let found = READS.captures(&bare)?;
+    Some(found.get(1).or(found.get(2))?.as_str().to_lowercase())
+}
+
+#[cfg(test)]
+#[test]
+fn finds_what_would_read_a_table_past_comments_and_quotes() {
+    assert_eq!(reads_tables("id IN (SELECT a FROM read_csv/**/('/etc/x'))").as_deref(), Some("select"));
+    assert_eq!(reads_tables("x = read_parquet --\n ('f')").as_deref(), Some("read_parquet"));
+    assert_eq!(reads_tables("id = 'read_x(' AND note <> 'select'"), None);
+    assert_eq!(reads_tables("read_count > 3 AND \"select\" = 1"), None);
+}
+
 /// A SQL expression of a stage, compiled once, with where it was written.
 #[derive(Debug, Clone)]
 pub struct Sql {
@@ -186,12 +211,12 @@ pub struct Sql {
 
 impl Sql {
     pub fn compile(cx: &BuildContext, text: &Spanned<String>) -> Result<Sql, Diagnostic> {
-        // Table functions (read_csv, read_parquet …) would read any file, at check time too.
-        static READS: std::sync::LazyLock<regex::Regex> =
-            std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b((?:read|scan)_[a-z_]+)\s*\(").expect("valid"));
-        if let Some(f) = READS.captures(&text.value) {
-            let message = format!("SQL here may not read files: '{}' is refused", f[1].to_lowercase());
-            return Err(cx.doc.at(&text.referenced, message));
+        if let Some(word) = reads_tables(&text.value) {
+            let message = format!("SQL here is one expression over the table's columns: '{word}' is refused");
+            return Err(cx
+                .doc
+                .at(&text.referenced, message)
+                .with_help("a subquery or a table function (read_csv …) would read other data, any file included"));
         }
         match polars::sql::sql_expr(&text.value) {
             Ok(expr) => Ok(Sql { expr, at: text.referenced }),

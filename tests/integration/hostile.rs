@@ -572,3 +572,50 @@ fn a_utf8_line_in_a_gbk_file_is_a_reject_with_its_line_not_mojibake() {
     assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(3));
     assert!(rejects.column("record").unwrap().str().unwrap().get(0).unwrap().contains("上海乙公司"));
 }
+
+/// Some exporters (Apache POI) mark a workbook for recalculation over real formula
+/// results: a result other than a placeholder (0, nothing) is a value. A row of
+/// nothing but blanks and uncalculated formulas is a template's empty row.
+#[test]
+fn real_formula_results_load_even_in_a_workbook_marked_for_recalculation() {
+    let p = Project::new();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, text) in ["客户编码", "客户名称", "客户分类", "信用额度"].iter().enumerate() {
+        ws.write_string(0, c as u16, *text).unwrap();
+    }
+    for (r, id) in [(1, "C1"), (2, "C2")] {
+        for (c, text) in [id, "甲公司", "成单客户"].iter().enumerate() {
+            ws.write_string(r, c as u16, *text).unwrap();
+        }
+    }
+    ws.write_formula(1, 3, rust_xlsxwriter::Formula::new("=40+2").set_result("42")).unwrap();
+    ws.write_formula(2, 3, "=1+1").unwrap(); // rust_xlsxwriter's placeholder result: 0
+    ws.write_formula(3, 3, "=D2*0").unwrap(); // a template's formula in an empty row
+    book.save(p.path("data/c.xlsx")).unwrap();
+    let (customers, reasons) = run_customers_xlsx(&p);
+    assert_eq!(reasons, ["uncalculated_formula"]);
+    assert_eq!(customers.height(), 1);
+    let limit = customers.column("credit_limit").unwrap().cast(&polars::prelude::DataType::Float64).unwrap();
+    assert_eq!(limit.f64().unwrap().get(0), Some(42.0));
+    assert_eq!(p.manifest("p")["inputs"][0]["blank_rows"], 1, "the template row is blank");
+}
+
+/// A pipeline named without a folder (`tally check p.yaml` in its folder) resolves
+/// `save_model:` beside it.
+#[test]
+fn a_bare_pipeline_file_name_resolves_paths_in_the_current_folder() {
+    let p = Project::new();
+    p.write("data/c.csv", CUSTOMERS);
+    let pipeline = customers_pipeline("p", "c.csv", "").replace(
+        "stages:\n",
+        "stages:\n  - dedup:\n      input: customers\n      output: golden\n      id: customer_id\n      blocking: [[name]]\n      compare:\n        name: { method: exact, weights: [6, -4] }\n      threshold: { match: 0.9, review: 0.5 }\n      save_model: m.json\n",
+    );
+    p.write("pipelines/p.yaml", pipeline);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["check", "p.yaml"])
+        .current_dir(p.path("pipelines"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -240,9 +240,12 @@ fn save_model_path(cx: &BuildContext, path: &Spanned<PathBuf>) -> Result<PathBuf
     if full.extension().is_none_or(|e| e != "json") {
         return refuse(format!("'{}' is not a .json file", path.value.display()));
     }
-    if !full.parent().is_some_and(Path::is_dir) {
+    // The file in its folder's real path: `a/../m.json` and `./m.json` are one file.
+    let folder = full.parent().and_then(|f| std::fs::canonicalize(f).ok()).filter(|f| f.is_dir());
+    let (Some(folder), Some(name)) = (folder, full.file_name()) else {
         return refuse(format!("the folder of '{}' does not exist", path.value.display()));
-    }
+    };
+    let full = folder.join(name);
     match std::fs::symlink_metadata(&full) {
         Err(_) => Ok(full),
         Ok(m) if !m.is_file() => refuse(format!("'{}' exists and is not a plain file", path.value.display())),
