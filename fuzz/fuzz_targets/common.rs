@@ -18,6 +18,7 @@ pub fn project() -> &'static Path {
 
 /// Writes `data` as the source file `file`, with a pipeline that reads it, and loads it
 /// through the same path `tally run` takes. Errors are fine; panics are what we hunt.
+#[allow(dead_code)] // the YAML target writes its own files
 pub fn load_source(file: &str, data: &[u8], options: &str) {
     let dir = project();
     std::fs::write(dir.join(file), data).unwrap();
