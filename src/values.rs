@@ -53,15 +53,22 @@ fn excel_serial(s: &str) -> Option<NaiveDate> {
 }
 
 /// An amount as fixed-point integer of `scale` decimals: `¥1,234.50`, `1,234.50元`,
-/// `RMB 1234.5`, `(1,234.50)` and SAP's `1234.50-` (negative), `-0.5`. More decimals
-/// than `scale` (other than trailing zeros) or more than `precision` digits is invalid:
-/// money is never rounded silently.
+/// `RMB 1234.5`, `(1,234.50)` and SAP's `1234.50-` (negative), `-0.5`, and in Chinese
+/// units of count: `200万`, `1.5亿`, `3千元` (200 × 10⁴, 1.5 × 10⁸, 3 × 10³). More
+/// decimals than `scale` (other than trailing zeros) or more than `precision` digits is
+/// invalid: money is never rounded silently.
 pub fn parse_decimal(s: &str, precision: usize, scale: usize) -> Option<i128> {
     let mut t = s.trim();
     for unit in ["人民币", "RMB", "CNY"] {
         t = t.strip_prefix(unit).or_else(|| t.strip_suffix(unit)).unwrap_or(t).trim();
     }
     t = t.strip_suffix('元').unwrap_or(t).trim();
+    // 1.5亿 is 1.5 read with 8 more decimals: the same digits, ten to the 8th larger.
+    for (unit, exponent) in [("千万", 7), ("百万", 6), ("亿", 8), ("万", 4), ("千", 3)] {
+        if let Some(number) = t.strip_suffix(unit) {
+            return parse_decimal(number, precision, scale + exponent);
+        }
+    }
     let mut negative = false;
     if let Some(inner) = t.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         (negative, t) = (true, inner.trim());
@@ -185,5 +192,18 @@ mod tests {
         }
         assert_eq!(parse_decimal("12345", 5, 2), None, "needs 7 digits of precision");
         assert_eq!(parse_decimal("7.123456", 18, 6), Some(7123456));
+    }
+
+    #[test]
+    fn amounts_in_chinese_units_of_count() {
+        let cents = |s| parse_decimal(s, 18, 2);
+        assert_eq!(cents("200万"), Some(2_000_000_00));
+        assert_eq!(cents("1.5亿"), Some(150_000_000_00));
+        assert_eq!(cents("3千元"), Some(3_000_00));
+        assert_eq!(cents("¥12.3456万元"), Some(123_456_00));
+        assert_eq!(cents("-2.5千万"), Some(-25_000_000_00));
+        assert_eq!(cents("1.2345678万"), None, "a fraction of a cent is not rounded");
+        assert_eq!(parse_decimal("99999万", 10, 2), None, "needs 11 digits of precision");
+        assert_eq!(cents("万"), None);
     }
 }
