@@ -197,11 +197,11 @@ mod tests {
     #[test]
     fn amounts_in_chinese_units_of_count() {
         let cents = |s| parse_decimal(s, 18, 2);
-        assert_eq!(cents("200万"), Some(2_000_000_00));
-        assert_eq!(cents("1.5亿"), Some(150_000_000_00));
-        assert_eq!(cents("3千元"), Some(3_000_00));
-        assert_eq!(cents("¥12.3456万元"), Some(123_456_00));
-        assert_eq!(cents("-2.5千万"), Some(-25_000_000_00));
+        assert_eq!(cents("200万"), Some(2_000_000 * 100));
+        assert_eq!(cents("1.5亿"), Some(150_000_000 * 100));
+        assert_eq!(cents("3千元"), Some(3_000 * 100));
+        assert_eq!(cents("¥12.3456万元"), Some(123_456 * 100));
+        assert_eq!(cents("-2.5千万"), Some(-25_000_000 * 100));
         assert_eq!(cents("1.2345678万"), None, "a fraction of a cent is not rounded");
         assert_eq!(parse_decimal("99999万", 10, 2), None, "needs 11 digits of precision");
         assert_eq!(cents("万"), None);
