@@ -65,6 +65,10 @@ pub struct ColumnSpec {
     /// detected ones (`2024-03-05`, `2024/3/5`, `20240305`, `2024年3月5日`).
     #[serde(default)]
     pub format: Option<String>,
+    /// Spaces around a text value are removed (`true`, the default): exports pad and
+    /// people type them. `false` keeps the exact text, for codes whose padding matters.
+    #[serde(default = "trimmed")]
+    pub trim: bool,
     /// Header names used by exports (Chinese, English, SAP field names).
     #[serde(default)]
     pub aliases: Vec<String>,
@@ -243,6 +247,10 @@ fn bound_order(kind: ColumnType, min: &str, max: &str) -> Option<std::cmp::Order
         ColumnType::Date | ColumnType::Datetime => Some(min.cmp(max)),
         _ => None,
     }
+}
+
+fn trimmed() -> bool {
+    true
 }
 
 #[cfg(test)]

@@ -92,17 +92,19 @@ fn reasons_of(schema: &Schema) -> Vec<Expr> {
 }
 
 /// The column parsed to its schema type; null where the text does not fit. Readers
-/// have already turned blank text into null. String columns keep their exact text:
-/// standardizing them is the clean stage's job, which counts what it changes.
+/// have already turned blank text into null. String columns lose the spaces around
+/// them (an entry habit: " nicholas"), unless `trim: false`; standardizing them
+/// further is the clean stage's job, which counts what it changes.
 fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
     let target = c.kind.dtype();
     let raw = col(c.name.as_str());
-    if *raw_dtype == target {
+    if c.kind != ColumnType::String && *raw_dtype == target {
         return raw;
     }
-    let t = raw.cast(DataType::String).str().strip_chars(lit(NULL));
+    let t = raw.clone().cast(DataType::String).str().strip_chars(lit(NULL));
     match c.kind {
-        ColumnType::String => col(c.name.as_str()).cast(DataType::String),
+        ColumnType::String if c.trim => t,
+        ColumnType::String => raw.cast(DataType::String),
         ColumnType::Int => t.str().replace_all(lit(","), lit(""), true).cast(DataType::Int64),
         ColumnType::Decimal { precision, scale } => values::decimals(t, precision, scale),
         ColumnType::Date => parse_date(t, c.format.as_deref()),

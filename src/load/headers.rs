@@ -199,6 +199,7 @@ mod tests {
             min: None,
             max: None,
             format: None,
+            trim: true,
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
             description: None,
         };

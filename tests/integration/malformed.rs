@@ -123,3 +123,24 @@ fn title_lines_above_a_csv_header_are_skipped() {
     let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
     assert_eq!(rejects.column("row").unwrap().u64().unwrap().get(0), Some(6), "rows keep their line numbers");
 }
+
+/// Spaces around text are an entry habit: string columns lose them, unless the schema
+/// keeps a column's exact text with `trim: false`.
+#[test]
+fn string_columns_are_trimmed_unless_a_column_opts_out() {
+    let p = Project::new();
+    p.write(
+        "schemas/s.yaml",
+        "name: s\ncolumns:\n  - name: customer_id\n    type: string\n  - name: name\n    type: string\n  - name: code\n    type: string\n    trim: false\n",
+    );
+    p.write("data/c.csv", "customer_id,name,code\n C1 ,\u{3000}甲公司 , 007 \n");
+    p.write(
+        "pipelines/p.yaml",
+        "name: p\nsources:\n  c:\n    path: ../data/c.csv\n    schema: ../schemas/s.yaml\noutputs: [c]\n",
+    );
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c = read_parquet(&p.latest("p").join("c.parquet"));
+    let text = |col: &str| c.column(col).unwrap().str().unwrap().get(0).unwrap().to_string();
+    assert_eq!((text("customer_id"), text("name"), text("code")), ("C1".into(), "甲公司".into(), " 007 ".into()));
+}
