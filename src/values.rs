@@ -3,6 +3,8 @@
 //! parallel with rayon. Polars can express these with regexes, but a date in five
 //! layouts took six regex passes per column; one hand-written pass is 20x faster.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -107,6 +109,21 @@ pub fn parse_decimal(s: &str, precision: usize, scale: usize) -> Option<i128> {
 fn map_strings<T: Send>(column: &Column, f: impl Fn(&str) -> Option<T> + Sync) -> PolarsResult<Vec<Option<T>>> {
     let values: Vec<Option<&str>> = column.str()?.iter().collect();
     Ok(values.par_iter().with_min_len(4096).map(|v| v.and_then(&f)).collect())
+}
+
+/// Expression: each value of a string column that `vocabulary` knows (by its
+/// [`header_key`](crate::config::header_key): case, width and spaces aside) replaced by
+/// the canonical value it stands for; other values are kept.
+pub fn translated(e: Expr, vocabulary: std::sync::Arc<HashMap<String, String>>) -> Expr {
+    e.map(
+        move |c| {
+            let values = map_strings(&c, |s| {
+                Some(vocabulary.get(&crate::config::header_key(s)).map_or_else(|| s.to_string(), String::clone))
+            })?;
+            Ok(StringChunked::from_iter_options(c.name().clone(), values.into_iter()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 /// Expression: a string column parsed to dates; null where a value does not parse.

@@ -53,6 +53,10 @@ pub struct ColumnSpec {
     /// A second row with the same value is rejected (`duplicate_key`); the first is kept.
     #[serde(default)]
     pub unique: bool,
+    /// Values another system writes, and the canonical value each stands for
+    /// (`Customer: 成单客户`), matched without case or width; applied before `allowed`.
+    #[serde(default)]
+    pub values: indexmap::IndexMap<String, String>,
     /// The only values allowed (`not_allowed` otherwise).
     #[serde(default)]
     pub allowed: Option<Vec<String>>,
@@ -226,6 +230,15 @@ fn check_column(doc: &Doc, node: &Node, col: &ColumnSpec, earlier: &[ColumnSpec]
                 &node.referenced,
                 format!("alias '{alias}' of '{}' is also an alias of '{}'", col.name, other.name),
             ));
+        }
+    }
+    if !col.values.is_empty() && col.kind != ColumnType::String {
+        diags.push(doc.at(&node.referenced, format!("'values' applies to string columns, not {}", col.kind)));
+    }
+    if let Some(allowed) = &col.allowed {
+        for canonical in col.values.values().filter(|v| !allowed.contains(v)) {
+            let message = format!("values: '{canonical}' of '{}' is not among its allowed values", col.name);
+            diags.push(doc.at(&node.referenced, message));
         }
     }
     for bound in [&col.min, &col.max].into_iter().flatten() {

@@ -103,6 +103,10 @@ fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
     }
     let t = raw.clone().cast(DataType::String).str().strip_chars(lit(NULL));
     match c.kind {
+        ColumnType::String if !c.values.is_empty() => {
+            let vocabulary = c.values.iter().map(|(from, to)| (crate::config::header_key(from), to.clone())).collect();
+            values::translated(if c.trim { t } else { raw.cast(DataType::String) }, std::sync::Arc::new(vocabulary))
+        }
         ColumnType::String if c.trim => t,
         ColumnType::String => raw.cast(DataType::String),
         ColumnType::Int => t.str().replace_all(lit(","), lit(""), true).cast(DataType::Int64),

@@ -195,6 +195,7 @@ mod tests {
             kind: ColumnType::String,
             required,
             unique: false,
+            values: Default::default(),
             allowed: None,
             min: None,
             max: None,

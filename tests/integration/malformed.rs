@@ -144,3 +144,23 @@ fn string_columns_are_trimmed_unless_a_column_opts_out() {
     let text = |col: &str| c.column(col).unwrap().str().unwrap().get(0).unwrap().to_string();
     assert_eq!((text("customer_id"), text("name"), text("code")), ("C1".into(), "甲公司".into(), " 007 ".into()));
 }
+
+/// A CRM that writes its categories in English (any case or width) is translated by the
+/// schema's `values:` before `allowed:` is checked; an unknown word is still refused.
+#[test]
+fn values_from_another_system_are_translated_before_they_are_checked() {
+    let p = Project::new();
+    p.write(
+        "data/c.csv",
+        "客户编码,客户名称,客户分类\nC1,甲公司,Customer\nC2,乙公司,ｐｒｏｓｐｅｃｔ\nC3,丙公司,Supplier\n",
+    );
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.csv", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let customers = read_parquet(&p.latest("p").join("customers.parquet"));
+    let categories: Vec<&str> = customers.column("category").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(categories, ["成单客户", "潜在客户"]);
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    assert_eq!(rejects.column("reason").unwrap().str().unwrap().get(0), Some("not_allowed"));
+    assert_eq!(rejects.column("value").unwrap().str().unwrap().get(0), Some("Supplier"));
+}
