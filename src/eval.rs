@@ -16,6 +16,10 @@ pub const ENTITY: &str = "entity_id";
 pub struct Evaluation {
     /// Records found in both the cluster map and the truth.
     pub records: usize,
+    /// Records of the cluster map, and the share of them the truth names: a low share
+    /// means the scores speak for few records.
+    pub map_records: usize,
+    pub coverage: f64,
     pub clusters: usize,
     pub entities: usize,
     pub predicted_pairs: u64,
@@ -48,7 +52,8 @@ pub fn find_map(run_dir: &Path, map: Option<&str>) -> Result<PathBuf> {
 }
 
 /// Compares a cluster map (with `master_id`) to a truth table (with `entity_id`); they
-/// are joined on the columns they share.
+/// are joined on the columns they share, as text and without case ('CRM' is 'crm').
+/// No record in common is an error, not a perfect score.
 pub fn evaluate(map: &DataFrame, truth: &DataFrame) -> PolarsResult<Evaluation> {
     let keys: Vec<PlSmallStr> = truth
         .get_column_names()
@@ -58,7 +63,8 @@ pub fn evaluate(map: &DataFrame, truth: &DataFrame) -> PolarsResult<Evaluation> 
         .collect();
     polars_ensure!(!keys.is_empty(), ComputeError: "the truth shares no key column with the cluster map");
     let cast = |df: &DataFrame| {
-        df.clone().lazy().with_columns(keys.iter().map(|k| col(k.clone()).cast(DataType::String)).collect::<Vec<_>>())
+        let key = |k: &PlSmallStr| col(k.clone()).cast(DataType::String).str().to_lowercase();
+        df.clone().lazy().with_columns(keys.iter().map(key).collect::<Vec<_>>())
     };
     let joined = cast(map)
         .join(
@@ -69,6 +75,8 @@ pub fn evaluate(map: &DataFrame, truth: &DataFrame) -> PolarsResult<Evaluation> 
         )
         .select([col("master_id"), col(ENTITY).cast(DataType::String)])
         .collect()?;
+    let names = keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+    polars_ensure!(joined.height() > 0, ComputeError: "no record of the cluster map is in the truth (joined on {names}): check the key columns' values");
     let pairs_within = |by: &[&str]| -> PolarsResult<(u64, usize)> {
         let groups = joined
             .clone()
@@ -89,6 +97,8 @@ pub fn evaluate(map: &DataFrame, truth: &DataFrame) -> PolarsResult<Evaluation> 
     let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
     Ok(Evaluation {
         records: joined.height(),
+        map_records: map.height(),
+        coverage: joined.height() as f64 / map.height().max(1) as f64,
         clusters,
         entities,
         predicted_pairs,
@@ -111,4 +121,30 @@ pub fn evaluate_files(map: &Path, truth: &Path) -> Result<Evaluation> {
         .and_then(|r| r.finish())
         .context(|| format!("reading {}", truth.display()))?;
     evaluate(&map_df, &truth_df).context(|| format!("evaluating {} against {}", map.display(), truth.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> DataFrame {
+        df! { "source_system" => ["CRM", "CRM", "ERP"], "customer_id" => ["1", "2", "3"], "master_id" => ["a", "a", "b"] }
+            .unwrap()
+    }
+
+    #[test]
+    fn keys_match_without_case_and_coverage_is_reported() {
+        let truth =
+            df! { "source_system" => ["crm", "crm"], "customer_id" => ["1", "2"], ENTITY => ["x", "x"] }.unwrap();
+        let e = evaluate(&map(), &truth).unwrap();
+        assert_eq!((e.records, e.map_records, e.correct_pairs), (2, 3, 1));
+        assert!((e.coverage - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_record_in_common_is_an_error_not_a_perfect_score() {
+        let truth = df! { "source_system" => ["sap"], "customer_id" => ["1"], ENTITY => ["x"] }.unwrap();
+        let err = evaluate(&map(), &truth).unwrap_err().to_string();
+        assert!(err.contains("no record of the cluster map is in the truth"), "{err}");
+    }
 }

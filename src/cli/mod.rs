@@ -115,11 +115,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&e).expect("figures serialize"));
             } else {
                 println!(
-                    "{}: {} records, {} clusters, {} true entities",
+                    "{}: {} records, {} clusters, {} true entities; the truth names {} of the map's {} records ({:.1}%)",
                     map.display(),
                     e.records,
                     e.clusters,
-                    e.entities
+                    e.entities,
+                    e.records,
+                    e.map_records,
+                    e.coverage * 100.0
                 );
                 println!("pairs: {} predicted, {} true, {} correct", e.predicted_pairs, e.true_pairs, e.correct_pairs);
                 println!("precision {:.4}  recall {:.4}  F1 {:.4}", e.precision, e.recall, e.f1);
