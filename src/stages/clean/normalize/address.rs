@@ -41,7 +41,8 @@ pub fn cn_address(raw: &str) -> Outcome {
         value.push_str(city_name.as_deref().unwrap_or(""));
     }
     value.push_str(name(district).as_deref().unwrap_or(""));
-    value.push_str(rest.trim_start_matches([',', '，']));
+    // The separator after the divisions goes, with any space around it, as joining does.
+    value.push_str(rest.trim_start_matches(|c: char| c == ',' || c == '，' || c.is_whitespace()));
     let most_specific = district.or(city).unwrap_or(province);
     Outcome::value(value).with([name(Some(province)), city_name, name(district), Some(most_specific.to_string())])
 }
