@@ -18,6 +18,15 @@ fn no_run_left(p: &Project, pipeline: &str) -> bool {
     std::fs::read_dir(p.path("runs").join(pipeline)).into_iter().flatten().next().is_none()
 }
 
+/// Writes `rows` of text into a sheet, the first at 0-based row `first`.
+fn write_rows(ws: &mut rust_xlsxwriter::Worksheet, first: u32, rows: &[&[&str]]) {
+    for (r, row) in rows.iter().enumerate() {
+        for (c, text) in row.iter().enumerate() {
+            ws.write_string(first + r as u32, c as u16, *text).unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_parquet_file_cut_in_the_middle_is_an_error_naming_it_not_a_panic() {
     let p = Project::new();
@@ -71,12 +80,7 @@ fn a_numeric_sheet_name_is_a_name_when_the_workbook_has_it() {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (sheet, id) in [("2023", "OLD"), ("2024", "NEW")] {
         let ws = book.add_worksheet().set_name(sheet).unwrap();
-        for (c, text) in ["客户编码", "客户名称", "客户分类"].iter().enumerate() {
-            ws.write_string(0, c as u16, *text).unwrap();
-        }
-        for (c, text) in [id, "甲公司", "成单客户"].iter().enumerate() {
-            ws.write_string(1, c as u16, *text).unwrap();
-        }
+        write_rows(ws, 0, &[&["客户编码", "客户名称", "客户分类"], &[id, "甲公司", "成单客户"]]);
     }
     book.save(p.path("data/c.xlsx")).unwrap();
     p.write("pipelines/p.yaml", customers_pipeline("p", "c.xlsx", "    sheet: 2024\n"));
@@ -402,16 +406,12 @@ fn stage_rejects_name_the_source_file_and_row_through_union_and_select() {
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     ws.write_string(0, 0, "客户档案").unwrap();
-    let rows = [
-        ["客户编码", "客户名称", "客户分类", "税号"],
-        ["K1", "丁公司", "成单客户", "123"],
-        ["C1", "戊公司", "成单客户", ""],
+    let rows: [&[&str]; 3] = [
+        &["客户编码", "客户名称", "客户分类", "税号"],
+        &["K1", "丁公司", "成单客户", "123"],
+        &["C1", "戊公司", "成单客户", ""],
     ];
-    for (r, row) in rows.iter().enumerate() {
-        for (c, text) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 2, c as u16, *text).unwrap();
-        }
-    }
+    write_rows(ws, 2, &rows);
     book.save(p.path("data/crm.xlsx")).unwrap();
     let source = |name: &str, file: &str| {
         format!("  {name}:\n    path: ../data/{file}\n    schema: ../schemas/customers.yaml\n    system: {name}\n")
@@ -520,13 +520,7 @@ fn a_formula_without_a_cached_value_is_a_reject() {
     let p = Project::new();
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
-    for (r, row) in
-        [["客户编码", "客户名称", "客户分类"], ["C1", "甲公司", "成单客户"], ["C2", "", "成单客户"]].iter().enumerate()
-    {
-        for (c, text) in row.iter().enumerate() {
-            ws.write_string(r as u32, c as u16, *text).unwrap();
-        }
-    }
+    write_rows(ws, 0, &[&["客户编码", "客户名称", "客户分类"], &["C1", "甲公司", "成单客户"], &["C2", "", "成单客户"]]);
     ws.write_formula(2, 1, "=B2&\"分公司\"").unwrap();
     let bytes = book.save_to_buffer().unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
@@ -581,14 +575,12 @@ fn real_formula_results_load_even_in_a_workbook_marked_for_recalculation() {
     let p = Project::new();
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
-    for (c, text) in ["客户编码", "客户名称", "客户分类", "信用额度"].iter().enumerate() {
-        ws.write_string(0, c as u16, *text).unwrap();
-    }
-    for (r, id) in [(1, "C1"), (2, "C2")] {
-        for (c, text) in [id, "甲公司", "成单客户"].iter().enumerate() {
-            ws.write_string(r, c as u16, *text).unwrap();
-        }
-    }
+    let rows: [&[&str]; 3] = [
+        &["客户编码", "客户名称", "客户分类", "信用额度"],
+        &["C1", "甲公司", "成单客户"],
+        &["C2", "甲公司", "成单客户"],
+    ];
+    write_rows(ws, 0, &rows);
     ws.write_formula(1, 3, rust_xlsxwriter::Formula::new("=40+2").set_result("42")).unwrap();
     ws.write_formula(2, 3, "=1+1").unwrap(); // rust_xlsxwriter's placeholder result: 0
     ws.write_formula(3, 3, "=D2*0").unwrap(); // a template's formula in an empty row
