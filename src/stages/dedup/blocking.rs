@@ -9,19 +9,70 @@ use serde::Serialize;
 /// One `blocking:` entry: records agreeing on all of `keys` become candidate pairs.
 pub struct Rule {
     pub label: String,
-    pub keys: Vec<Expr>,
+    pub keys: Vec<Key>,
     /// The keys that are plain columns: pairs of this rule always agree on them.
     pub columns: Vec<String>,
 }
 
+/// One key of a rule. A key whose values are lists (a cell's several phone numbers)
+/// puts a record in the block of each of its values.
+pub enum Key {
+    /// A column or SQL expression.
+    Expr(Expr),
+    /// `DELETIONS(column)`: the value and each form of it with one character left out,
+    /// so that values one typo apart (美智实业, 远智实业) share a block. Values shorter
+    /// than [`MIN_DELETION_LEN`] characters block on themselves only.
+    Deletions(String),
+}
+
+/// Shorter values would make deletion blocks of one or two characters, which hold
+/// half the table.
+pub const MIN_DELETION_LEN: usize = 4;
+
+impl Key {
+    /// `DELETIONS(name_key)` as a [`Key::Deletions`]; anything else is SQL.
+    pub fn parse(text: &str) -> PolarsResult<Key> {
+        let t = text.trim();
+        let inner =
+            t.get(..10).filter(|h| h.eq_ignore_ascii_case("DELETIONS(")).and_then(|_| t[10..].strip_suffix(')'));
+        match inner {
+            Some(column) => Ok(Key::Deletions(column.trim().trim_matches('"').to_string())),
+            None => polars::sql::sql_expr(t).map(Key::Expr),
+        }
+    }
+}
+
 impl Rule {
-    pub fn new(label: String, keys: Vec<Expr>) -> Rule {
+    pub fn new(label: String, keys: Vec<Key>) -> Rule {
         let columns = keys
             .iter()
-            .filter_map(|k| if let Expr::Column(name) = k { Some(name.to_string()) } else { None })
+            .filter_map(|k| if let Key::Expr(Expr::Column(name)) = k { Some(name.to_string()) } else { None })
             .collect();
         Rule { label, keys, columns }
     }
+
+    /// Every column the rule's keys read.
+    pub fn roots(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .flat_map(|k| match k {
+                Key::Deletions(c) => vec![c.clone()],
+                Key::Expr(e) => e.clone().meta().root_names().iter().map(|n| n.to_string()).collect(),
+            })
+            .collect()
+    }
+}
+
+/// A value and its one-deletion forms, distinct.
+fn deletions(value: &str) -> Vec<String> {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = vec![value.to_string()];
+    if chars.len() >= MIN_DELETION_LEN {
+        out.extend((0..chars.len()).map(|i| chars[..i].iter().chain(&chars[i + 1..]).collect::<String>()));
+        out.sort_unstable();
+        out.dedup();
+    }
+    out
 }
 
 /// A block left out because it held more records than `max_block_size`.
@@ -131,20 +182,56 @@ fn layout(records: usize, blocks: Option<&DataFrame>, link_split: Option<u32>) -
 /// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`.
 fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
     let names: Vec<String> = (0..rule.keys.len()).map(|i| format!("__k{i}")).collect();
-    let keys: Vec<Expr> =
-        rule.keys.iter().zip(&names).map(|(k, n)| k.clone().cast(DataType::String).alias(n.as_str())).collect();
+    let keys: Vec<Expr> = rule
+        .keys
+        .iter()
+        .zip(&names)
+        .map(|(k, n)| match k {
+            Key::Expr(e) => e.clone().alias(n.as_str()),
+            Key::Deletions(c) => col(c.as_str()).cast(DataType::String).alias(n.as_str()),
+        })
+        .collect();
+    let mut keyed = records
+        .clone()
+        .lazy()
+        .with_row_index("__position", None)
+        .select(std::iter::once(col("__position")).chain(keys).collect::<Vec<_>>())
+        .collect()?;
+    let mut lists = Vec::new();
+    for (key, name) in rule.keys.iter().zip(&names) {
+        let column = keyed.column(name)?;
+        let listed = match key {
+            Key::Deletions(_) => {
+                let values: Vec<Option<&str>> = column.str()?.iter().collect();
+                let forms: Vec<Option<Series>> =
+                    values.par_iter().map(|v| v.map(|v| Series::new("".into(), deletions(v)))).collect();
+                ListChunked::from_iter(forms).with_name(name.as_str().into()).into_column()
+            }
+            Key::Expr(_) if matches!(column.dtype(), DataType::List(_)) => {
+                column.cast(&DataType::List(Box::new(DataType::String)))?
+            }
+            Key::Expr(_) => {
+                keyed.with_column(column.cast(&DataType::String)?)?;
+                continue;
+            }
+        };
+        keyed.with_column(listed)?;
+        lists.push(name.as_str());
+    }
+    let mut lf = keyed.lazy();
+    if !lists.is_empty() {
+        // A record is in each of its values' blocks, once.
+        lf = lf
+            .explode(cols(lists), ExplodeOptions { empty_as_null: false, keep_nulls: false })
+            .unique(None, UniqueKeepStrategy::Any);
+    }
     // A missing or blank key puts a record in no block: it says nothing about identity.
     let present = names
         .iter()
         .map(|n| col(n.as_str()).is_not_null().and(col(n.as_str()).str().len_bytes().gt(lit(0))))
         .reduce(Expr::and)
         .unwrap_or(lit(true));
-    records
-        .clone()
-        .lazy()
-        .with_row_index("__position", None)
-        .select(std::iter::once(col("__position")).chain(keys).collect::<Vec<_>>())
-        .filter(present)
+    lf.filter(present)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
         .agg([col("__position").alias("__rows"), len().alias("__n")])
         .filter(col("__n").gt(lit(1)))

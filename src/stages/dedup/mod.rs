@@ -166,10 +166,12 @@ impl DedupConfig {
     }
 
     fn compiled_rules(&self, cx: &BuildContext, d: &mut Diagnostics) -> Vec<blocking::Rule> {
-        let exact =
-            self.exact_keys.iter().map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![col(k.as_str())]));
+        let exact = self
+            .exact_keys
+            .iter()
+            .map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![blocking::Key::Expr(col(k.as_str()))]));
         let rules = self.blocking.iter().filter_map(|keys| {
-            let exprs = keys.iter().map(polars::sql::sql_expr).collect::<PolarsResult<Vec<_>>>();
+            let exprs = keys.iter().map(|k| blocking::Key::parse(k)).collect::<PolarsResult<Vec<_>>>();
             let exprs = exprs.map_err(|e| {
                 let first = e.to_string().lines().next().unwrap_or_default().to_string();
                 cx.error(
@@ -363,8 +365,7 @@ impl Stage for Dedup {
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
         let records = schema::records(inputs)?;
         let mut columns = self.config.referenced_columns();
-        let keys = self.rules.iter().flat_map(|r| &r.keys);
-        columns.extend(keys.flat_map(|k| k.clone().meta().root_names()).map(|n| n.to_string()));
+        columns.extend(self.rules.iter().flat_map(|r| r.roots()));
         let mut problems = require(&records, columns.into_iter().map(|c| (c, None)));
         // Cannot-link rules read `<column>_l` and `<column>_r`.
         let sides = self

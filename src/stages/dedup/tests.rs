@@ -383,3 +383,42 @@ fn every_port_is_declared_with_the_schema_a_run_produces() {
         assert_eq!(table.schema().as_ref(), schema, "{name}");
     }
 }
+
+#[test]
+fn deletion_and_list_keys_block_values_one_typo_or_one_number_apart() {
+    let records = df! {
+        "id" => ["1", "2", "3", "4", "5", "6"],
+        // 美智实业 and 远智实业 share 智实业; short keys block only on themselves.
+        "name_key" => ["美智实业", "远智实业", "华信贸易", "华信", "华达", "鼎盛"],
+    }
+    .unwrap();
+    let phones = Series::new(
+        "phones".into(),
+        [
+            Some(Series::new("".into(), ["+8613800000001", "+8613900000002"])),
+            None,
+            None,
+            None,
+            None,
+            Some(Series::new("".into(), ["+8613900000002"])),
+        ],
+    );
+    let records = records.hstack(&[phones.into_column()]).unwrap();
+    let stage = config(
+        "
+input: customers
+output: golden
+id: id
+blocking: [['DELETIONS(name_key)'], [phones]]
+compare:
+  name_key: { method: exact, weights: [8, 8] }
+threshold: { match: 0.9, review: 0.5 }
+",
+    );
+    let out = stage.run(vec![records]).unwrap();
+    let pairs = table(&out, "pairs");
+    let ids: Vec<(String, String)> = texts(pairs, "id_l").into_iter().zip(texts(pairs, "id_r")).collect();
+    let mut ids: Vec<(&str, &str)> = ids.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    ids.sort();
+    assert_eq!(ids, [("1", "2"), ("1", "6")], "华信/华达 are too short to block on a deletion");
+}
