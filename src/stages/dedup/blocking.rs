@@ -223,7 +223,7 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
         // A record is in each of its values' blocks, once.
         lf = lf
             .explode(cols(lists), ExplodeOptions { empty_as_null: false, keep_nulls: false })
-            .unique(None, UniqueKeepStrategy::Any);
+            .unique_stable(None, UniqueKeepStrategy::First);
     }
     // A missing or blank key puts a record in no block: it says nothing about identity.
     let present = names

@@ -48,7 +48,7 @@ impl Outcome {
 pub enum Kind {
     /// Width folding, invisible characters removed, whitespace collapsed.
     Text,
-    /// Display form plus `_key`, `_branch`, `_place` for matching.
+    /// Display form plus `_key`, `_branch`, `_place`, `_roman` for matching.
     CompanyName,
     PersonName,
     /// E.164, plus `_type` and `_ext`; `default_region` for numbers without a country code.
@@ -106,7 +106,7 @@ impl Normalizer {
     /// Suffixes of the extra columns, written as `<column>_<suffix>`.
     pub fn extras(&self) -> &'static [&'static str] {
         match self {
-            Normalizer::CompanyName => &["key", "branch", "place"],
+            Normalizer::CompanyName => &["key", "branch", "place", "roman"],
             Normalizer::Phone(_) => &["type", "ext"],
             Normalizer::Uscc => &["kind"],
             Normalizer::CnAddress => &["province", "city", "district", "division"],

@@ -1,57 +1,37 @@
-//! Company names: a display form and a match key.
+//! Company names: a display form and match keys.
 //!
 //! Display: width-folded, spaces collapsed (and removed next to Chinese characters).
 //! Key: traditional characters simplified (OpenCC t2s: 臺灣積體電路 → 台湾积体电路);
-//! upper-cased; brackets unified; a place in brackets or at the start moved out
-//! (深圳华信科技有限公司, 华信科技(深圳)有限公司 and 华信科技有限公司 share the key
-//! 华信科技); the legal form dropped (有限公司 = 有限责任公司, Co., Ltd. = Limited);
+//! upper-cased; brackets unified; places in brackets or at the start moved out
+//! (深圳华信科技有限公司, 华信科技(深圳)有限公司, 华信科技有限公司 and 尚海华信科技 share
+//! the key 华信科技); an owner's name in brackets and 集团 dropped; the legal form
+//! dropped, mistyped or foreign (有限公司 = 有线公司 = 有限责任公司, Co., Ltd. = Pty Ltd);
 //! punctuation and spaces removed. A branch (分公司) keeps its parent's key plus its
 //! own marker, so it never shares a key with its parent.
-//! Extras: `key`, `branch` (e.g. 北京分公司), `place` (the place moved out).
+//! Extras: `key`, `branch` (e.g. 北京分公司), `place` (the official name of the place
+//! moved out, 上海 and 上海市 alike), `roman` (brand in pinyin, industry in English:
+//! `HUAXIN TECHNOLOGY` for 深圳华信科技有限公司 and for Shenzhen Huaxin Technology Co., Ltd.).
+
+mod forms;
+mod place;
+mod roman;
 
 use std::sync::LazyLock;
 
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
 
-use super::divisions::{DIVISIONS, longest_prefix};
 use super::{
     Outcome,
-    text::{fold, join_cjk},
+    text::{fold, is_cjk, join_cjk},
 };
+use forms::{cn_form_end, cn_form_len, en_form_end, strip_legal_form};
 
-/// Chinese legal forms, longest first so 股份有限公司 wins over 有限公司.
-const CN_FORMS: [&str; 9] = [
-    "集团股份有限公司",
-    "股份有限公司",
-    "有限责任公司",
-    "集团有限公司",
-    "有限公司",
-    "股份公司",
-    "集团公司",
-    "总公司",
-    "公司",
-];
-/// English legal-form words, dropped from the end of the key.
-const EN_FORMS: [&str; 16] = [
-    "CO",
-    "COMPANY",
-    "LTD",
-    "LIMITED",
-    "INC",
-    "INCORPORATED",
-    "CORP",
-    "CORPORATION",
-    "LLC",
-    "GMBH",
-    "AG",
-    "PLC",
-    "SA",
-    "BV",
-    "PTE",
-    "PTY",
-];
 const BRANCH_MARKERS: [&str; 6] = ["分公司", "分厂", "分店", "办事处", "营业部", "分部"];
+
+/// Common surnames: a bracketed 2–3 character name starting with one is an owner's
+/// name (辉福烟酒商行(张三)), not part of the business name.
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 
 pub fn company_name(raw: &str) -> Outcome {
     let display = join_cjk(&fold(raw));
@@ -64,6 +44,7 @@ pub fn company_name(raw: &str) -> Outcome {
     let upper: String = simplified(&display)
         .to_uppercase()
         .chars()
+        .filter(|c| *c != '.')
         .map(|c| match c {
             '【' | '〔' | '[' | '{' | '（' => '(',
             '】' | '〕' | ']' | '}' | '）' => ')',
@@ -71,7 +52,7 @@ pub fn company_name(raw: &str) -> Outcome {
         })
         .collect();
     let (parent, branch) = split_branch(&upper);
-    let (parent_key, place) = key_of(parent);
+    let Parent { key: parent_key, place, roman } = key_of(parent);
     if parent_key.is_empty() {
         return Outcome::invalid("no_name_left");
     }
@@ -80,7 +61,7 @@ pub fn company_name(raw: &str) -> Outcome {
         Some(b) => format!("{parent_key}|{b}"),
         None => parent_key,
     };
-    Outcome::value(display).with([Some(key), branch_key, place])
+    Outcome::value(display).with([Some(key), branch_key, place.map(place::official), roman])
 }
 
 /// Traditional to simplified Chinese with OpenCC's t2s tables (phrases, then characters).
@@ -111,93 +92,82 @@ fn simplified(s: &str) -> String {
     if s.chars().any(traditional) { T2S.convert(s) } else { s.to_string() }
 }
 
-/// `深圳华信科技有限公司北京分公司` → (`深圳华信科技有限公司`, Some(`北京分公司`)).
+/// `深圳华信科技有限公司北京分公司` → (`深圳华信科技有限公司`, Some(`北京分公司`));
+/// `盛明文化传媒广州分公司` → (`盛明文化传媒`, Some(`广州分公司`)): without a legal form,
+/// a place just before the marker names the branch.
 fn split_branch(name: &str) -> (&str, Option<String>) {
     let trimmed = name.trim_end_matches([')', ' ']);
     if let Some(marker) = BRANCH_MARKERS.iter().find(|m| trimmed.ends_with(*m)) {
         let body = &trimmed[..trimmed.len() - marker.len()];
-        // The parent's name ends at its legal form; what follows names the branch.
-        let cut = CN_FORMS.iter().filter_map(|f| body.rfind(f).map(|i| i + f.len())).max();
+        // The parent's name ends at its legal form, else before a trailing place.
+        let cut = cn_form_end(body).or_else(|| trailing_place(body));
         return match cut {
-            Some(i) => (&name[..i], Some(format!("{}{marker}", &body[i..]))),
+            Some(i) => (&name[..i], Some(format!("{}{marker}", body[i..].trim_start()))),
             None => (body, Some(marker.to_string())),
         };
     }
     if let Some(i) = name.rfind(" BRANCH") {
         let body = &name[..i];
-        let cut = EN_FORMS.iter().filter_map(|f| word_end(body, f)).max().unwrap_or(body.len());
+        let cut = en_form_end(body).unwrap_or(body.len());
         return (&name[..cut], Some(name[cut..].trim().to_string()));
     }
     (name, None)
 }
 
-/// Where the last whole-word occurrence of `word` in `s` ends (with a following '.').
-fn word_end(s: &str, word: &str) -> Option<usize> {
-    let is_word = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-    s.match_indices(word)
-        .filter(|(i, _)| is_word(s[..*i].chars().next_back()) && is_word(s[i + word.len()..].chars().next()))
-        .map(|(i, _)| i + word.len() + usize::from(s[i + word.len()..].starts_with('.')))
-        .last()
+/// Where a place that ends `s` starts, leaving at least two characters of name before it.
+fn trailing_place(s: &str) -> Option<usize> {
+    let starts: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+    starts.iter().skip(2).copied().find(|&i| {
+        let tail = s[i..].trim_end_matches('市');
+        tail.chars().count() >= 2 && place::code_of(tail).is_some()
+    })
 }
 
-/// The match key of a (non-branch) name, and the place moved out of it.
-fn key_of(name: &str) -> (String, Option<String>) {
+/// A parent name's keys.
+struct Parent {
+    key: String,
+    place: Option<&'static str>,
+    roman: Option<String>,
+}
+
+/// The match keys of a (non-branch) name, and the place moved out of it.
+fn key_of(name: &str) -> Parent {
     let mut place = None;
-    // Places in brackets: 华信科技(深圳)有限公司.
+    // Brackets: a place moves out, an owner's name and 集团 go, anything else stays.
     let mut s = String::with_capacity(name.len());
     let mut rest = name;
     while let Some(open) = rest.find('(') {
         let Some(close) = rest[open..].find(')').map(|c| open + c) else { break };
-        let inside = &rest[open + 1..close];
+        let inside = rest[open + 1..close].trim();
         s.push_str(&rest[..open]);
-        if is_place(inside) {
-            place.get_or_insert_with(|| inside.to_string());
-        } else {
+        if let Some(code) = place::code_of(inside) {
+            place.get_or_insert(code);
+        } else if !is_owner(inside) && inside != "集团" {
             s.push_str(inside);
         }
+        s.push(' ');
         rest = &rest[close + 1..];
     }
     s.push_str(rest);
-    // A leading place: 深圳华信科技 → 华信科技, when a name remains.
-    let d = &*DIVISIONS;
-    let leading =
-        [longest_prefix(&s, &d.provinces, 8).map(|(e, _)| e), longest_prefix(&s, &d.cities, 8).map(|(e, _)| e)];
-    if let Some(end) = leading.into_iter().flatten().max() {
-        let end = if s[end..].starts_with('市') || s[end..].starts_with('省') { end + 3 } else { end };
-        if s[end..].chars().filter(|c| c.is_alphanumeric()).count() >= 2 + legal_form_len(&s[end..]) {
-            place.get_or_insert_with(|| s[..end].to_string());
-            s = s[end..].to_string();
-        }
+    let mut body = strip_legal_form(&s).trim_end();
+    if cn_form_len(body) == 0 {
+        body = body.strip_suffix("集团").unwrap_or(body).trim_end();
     }
-    (squash(strip_legal_form(&s)), place)
+    // Leading places (深圳, 湖南省长沙市岳麓区, 尚海, SHENZHEN), when a name remains.
+    if let Some((end, code)) = place::leading(body)
+        && body[end..].chars().filter(|c| c.is_alphanumeric()).count() >= 2
+    {
+        place.get_or_insert(code);
+        body = body[end..].trim_start();
+    }
+    let body = body.strip_suffix("集团").unwrap_or(body);
+    Parent { key: squash(body), place, roman: roman::roman_key(body) }
 }
 
-fn is_place(s: &str) -> bool {
-    let d = &*DIVISIONS;
-    let s = s.trim();
-    d.provinces.contains_key(s) || d.cities.contains_key(s) || d.districts.contains_key(s)
-}
-
-fn legal_form_len(s: &str) -> usize {
-    CN_FORMS.iter().find(|f| s.ends_with(*f)).map_or(0, |f| f.chars().count())
-}
-
-fn strip_legal_form(s: &str) -> &str {
-    let s = s.trim_end();
-    if let Some(f) = CN_FORMS.iter().find(|f| s.ends_with(*f)) {
-        return &s[..s.len() - f.len()];
-    }
-    let mut end = s.len();
-    loop {
-        let head = s[..end].trim_end_matches(|c: char| !c.is_alphanumeric());
-        let word_start =
-            head.char_indices().rev().find(|(_, c)| !c.is_alphanumeric()).map_or(0, |(i, c)| i + c.len_utf8());
-        if word_start > 0 && EN_FORMS.contains(&&head[word_start..]) {
-            end = word_start;
-        } else {
-            return &s[..end];
-        }
-    }
+/// 张三, 欧阳娜: two or three Chinese characters starting with a common surname.
+fn is_owner(s: &str) -> bool {
+    let n = s.chars().count();
+    (2..=3).contains(&n) && s.chars().all(is_cjk) && s.chars().next().is_some_and(|c| SURNAMES.contains(c))
 }
 
 /// Letters, digits and CJK only.
@@ -269,7 +239,7 @@ mod tests {
 
     #[test]
     fn places_are_moved_out_only_when_a_name_remains() {
-        assert_eq!(company_name("华信科技（深圳）有限公司").extras[2].as_deref(), Some("深圳"));
+        assert_eq!(company_name("华信科技（深圳）有限公司").extras[2].as_deref(), Some("深圳市"));
         assert_eq!(key("北京有限公司"), "北京", "a bare place is the name");
         assert_eq!(key("中国石油天然气股份有限公司"), "中国石油天然气");
     }
@@ -292,5 +262,63 @@ mod tests {
         assert_eq!(company_name("12345").error, Some("not_a_name"));
         assert_eq!(company_name("---").error, Some("not_a_name"));
         assert_eq!(company_name("有限公司").error, Some("no_name_left"));
+    }
+
+    fn extra(raw: &str, i: usize) -> Option<String> {
+        company_name(raw).extras[i].clone()
+    }
+
+    #[test]
+    fn entry_habits_keep_the_key() {
+        let same = [
+            "深圳华信科技有限功司",
+            "深圳华信科技有线公司",
+            "尚海华信科技有限公司",
+            "华信科技集团有限公司",
+            "华信科技集团",
+            "深圳华信科技(集团)有限公司",
+            "华信科技有限公司(张伟)",
+        ];
+        for raw in same {
+            assert_eq!(key(raw), "华信科技", "{raw}");
+        }
+        assert_eq!(key("岳麓区辉福烟酒商行"), key("辉福烟酒商行"));
+        assert_eq!(key("长沙市岳麓区辉福烟酒商行"), "辉福烟酒商行");
+        assert_eq!(extra("岳麓区辉福烟酒商行", 2).as_deref(), Some("岳麓区"));
+    }
+
+    #[test]
+    fn places_are_official_names() {
+        for raw in ["上海华信科技有限公司", "上海市华信科技有限公司", "华信科技(上海)有限公司", "尚海华信科技有限公司"]
+        {
+            assert_eq!(extra(raw, 2).as_deref(), Some("上海市"), "{raw}");
+        }
+        assert_eq!(extra("Shanghai Huaxin Technology Co., Ltd.", 2).as_deref(), Some("上海市"));
+    }
+
+    #[test]
+    fn a_branch_without_a_legal_form_is_named_by_its_place() {
+        let branch = company_name("盛明文化传媒广州分公司");
+        assert_eq!(branch.extras[0].as_deref(), Some("盛明文化传媒|广州分公司"));
+        assert_eq!(branch.extras[1].as_deref(), Some("广州分公司"));
+        assert_eq!(key("盛明文化传媒有限公司广州分公司"), "盛明文化传媒|广州分公司");
+    }
+
+    #[test]
+    fn romanized_names_share_the_roman_key() {
+        let roman = |raw: &str| extra(raw, 3).unwrap_or_else(|| panic!("{raw}"));
+        assert_eq!(roman("深圳华信科技有限公司"), "HUAXIN TECHNOLOGY");
+        assert_eq!(roman("Shenzhen Huaxin Technology Co., Ltd."), "HUAXIN TECHNOLOGY");
+        assert_eq!(roman("HUAXIN TECHNOLOGY (SHENZHEN) CO., LTD."), "HUAXIN TECHNOLOGY");
+        assert_eq!(key("Shenzhen Huaxin Technology Co., Ltd."), "HUAXINTECHNOLOGY");
+        assert_ne!(key("深圳华新科技有限公司"), key("深圳华信科技有限公司"), "homophones keep their own key");
+        assert_eq!(roman("深圳华新科技有限公司"), roman("深圳华信科技有限公司"));
+    }
+
+    #[test]
+    fn foreign_legal_forms_go() {
+        for raw in ["Acme Private Limited", "Acme S.A.", "Acme Pty Ltd", "Acme GmbH & Co. KG", "ACME PVT. LTD."] {
+            assert_eq!(key(raw), "ACME", "{raw}");
+        }
     }
 }
