@@ -65,8 +65,16 @@ fn compare(case: &Path, run: &Path, bless: bool) -> Vec<String> {
 /// A table as CSV, with the case's folder left out of paths so the text is the same
 /// on every machine.
 fn csv_text(table: &DataFrame, case: &Path) -> String {
+    // A list (a cell's several phones) is written as its values joined with `;`.
+    let lists: Vec<Expr> = table
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::List(_)))
+        .map(|c| col(c.name().clone()).list().join(lit(";"), true))
+        .collect();
+    let mut flat = table.clone().lazy().with_columns(lists).collect().unwrap();
     let mut buf = Vec::new();
-    CsvWriter::new(&mut buf).finish(&mut table.clone()).unwrap();
+    CsvWriter::new(&mut buf).finish(&mut flat).unwrap();
     let text = String::from_utf8(buf).unwrap();
     text.replace(&format!("{}/", std::fs::canonicalize(case).unwrap().display()), "")
         .replace(&format!("{}/", case.display()), "")

@@ -40,7 +40,10 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
             _ => field("value"),
         };
         columns.push(value.alias(name.as_str()));
-        columns.extend(n.extras().iter().map(|e| field(e).alias(format!("{name}_{e}"))));
+        columns.extend(n.extras().iter().map(|e| {
+            let extra = if n.is_list(e) { field(e).str().split(lit(";")) } else { field(e) };
+            extra.alias(format!("{name}_{e}"))
+        }));
         if cc.keep_original {
             columns.push(col(raw_name(name)).alias(format!("{name}_original")));
         }

@@ -105,6 +105,9 @@ pub struct Comparison {
 pub enum Values {
     /// For exact comparison: a 64-bit hash per value, 0 for null.
     Hash(Vec<u64>),
+    /// For exact comparison of lists (a cell's several phones): each record's sorted
+    /// hashes; two records agree when they share any value.
+    HashLists(Vec<Box<[u64]>>),
     /// For edit distances: each value's characters, so lengths are known and every
     /// comparison works on Unicode characters, not UTF-8 bytes.
     Chars(Vec<Option<Vec<char>>>),
@@ -127,6 +130,18 @@ impl Comparison {
             Ok(s.apply(|v| v.filter(|v| !v.trim().is_empty()).map(std::borrow::Cow::Borrowed)))
         };
         let values = match method {
+            Method::Exact if matches!(column.dtype(), DataType::List(_)) => {
+                let lists = column.cast(&DataType::List(Box::new(DataType::String)))?;
+                let hashes = lists.list()?.amortized_iter().map(|l| -> PolarsResult<Box<[u64]>> {
+                    let Some(l) = l else { return Ok(Box::default()) };
+                    let mut h: Vec<u64> =
+                        l.as_ref().str()?.iter().flatten().filter(|v| !v.trim().is_empty()).map(hash_text).collect();
+                    h.sort_unstable();
+                    h.dedup();
+                    Ok(h.into_boxed_slice())
+                });
+                Values::HashLists(hashes.collect::<PolarsResult<_>>()?)
+            }
             Method::Exact => {
                 let s = text()?;
                 let strings: Vec<Option<&str>> = s.iter().collect();
@@ -174,6 +189,16 @@ impl Comparison {
                 return if x == 0 || y == 0 {
                     0
                 } else if x == y {
+                    1
+                } else {
+                    else_level
+                };
+            }
+            Values::HashLists(h) => {
+                let (x, y) = (&h[a], &h[b]);
+                return if x.is_empty() || y.is_empty() {
+                    0
+                } else if x.iter().any(|v| y.binary_search(v).is_ok()) {
                     1
                 } else {
                     else_level
@@ -284,6 +309,11 @@ pub fn jaccard(a: &[u32], b: &[u32]) -> f64 {
 /// Each record's value frequency among the non-null values of its column.
 fn term_frequencies(column: &Column) -> PolarsResult<Vec<f32>> {
     let name = column.name().clone();
+    // A list's first value stands for it.
+    let column = &match column.dtype() {
+        DataType::List(_) => column.as_materialized_series().list()?.lst_get(0, true)?.into_column(),
+        _ => column.clone(),
+    };
     let df = DataFrame::new(column.len(), vec![column.clone()])?;
     let out = df
         .lazy()

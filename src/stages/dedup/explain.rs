@@ -119,7 +119,7 @@ pub fn pairs_table(
         })
         .collect();
     for (j, c) in comparisons.iter().enumerate() {
-        let values = records.column(&c.column)?;
+        let values = &as_text(records.column(&c.column)?)?;
         let labels = &model.comparisons[j].levels;
         let level_label = |l: u8| if l == 0 { "null" } else { labels[l as usize - 1].as_str() };
         let level: Vec<&str> = keep.iter().map(|&i| level_label(scored.levels[i * k + j])).collect();
@@ -132,6 +132,18 @@ pub fn pairs_table(
     let mut seen = std::collections::HashSet::new();
     columns.retain(|c| seen.insert(c.name().clone()));
     DataFrame::new(keep.len(), columns)
+}
+
+/// A compared column as text: a list's values joined with `; `.
+fn as_text(c: &Column) -> PolarsResult<Column> {
+    match c.dtype() {
+        DataType::List(_) => {
+            let list = c.cast(&DataType::List(Box::new(DataType::String)))?;
+            let separator = StringChunked::from_slice("".into(), &["; "]);
+            Ok(list.as_materialized_series().list()?.lst_join(&separator, true)?.into_column())
+        }
+        _ => c.cast(&DataType::String),
+    }
 }
 
 /// Pairs between the review and match thresholds, strongest first, with an empty

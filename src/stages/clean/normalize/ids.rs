@@ -34,13 +34,18 @@ fn compact(raw: &str) -> String {
 }
 
 /// A tax id column: a checked USCC, else a legacy 15- or 20-character taxpayer id
-/// (kept, marked `legacy`), else invalid. Extra: `kind`.
+/// (kept, marked `legacy`), else invalid. Extras: `kind`, and `key`, on which a
+/// legacy 15-character id and the USCC it became agree: the USCC's characters 3–17
+/// (division code and organization code) are the old id.
 pub fn uscc(raw: &str) -> Outcome {
     let s = compact(raw);
     let b = s.as_bytes();
     if b.len() == 18 && b.iter().all(|c| USCC_CHARSET.contains(c)) {
         return match uscc_check(&b[..17]) {
-            Some(check) if check == b[17] => Outcome::value(s).with([Some("uscc".into())]),
+            Some(check) if check == b[17] => {
+                let key = s[2..17].to_string();
+                Outcome::value(s).with([Some("uscc".into()), Some(key)])
+            }
             _ => Outcome::invalid("bad_check_character"),
         };
     }
@@ -48,7 +53,7 @@ pub fn uscc(raw: &str) -> Outcome {
         return Outcome::invalid("bad_characters");
     }
     if matches!(b.len(), 15 | 20) && b.iter().all(u8::is_ascii_alphanumeric) {
-        return Outcome::value(s).with([Some("legacy".into())]);
+        return Outcome::value(s.clone()).with([Some("legacy".into()), Some(s)]);
     }
     Outcome::invalid("bad_length")
 }
@@ -91,14 +96,24 @@ mod tests {
         ] {
             let out = uscc(ok);
             assert!(out.error.is_none(), "{ok}: {:?}", out.error);
-            assert_eq!(out.extras, [Some("uscc".to_string())]);
+            assert_eq!(out.extras[0].as_deref(), Some("uscc"));
         }
         assert_eq!(uscc("91310115ma1k3btp2b").value.as_deref(), Some("91310115MA1K3BTP2B"));
         assert_eq!(uscc("91110000600037341N").error, Some("bad_check_character"));
         assert_eq!(uscc("91350100M000100Y4Z").error, Some("bad_characters"), "Z is not in the charset");
         assert_eq!(uscc("9111000060003IOZSV").error, Some("bad_characters"));
-        assert_eq!(uscc("110105600037341").extras, [Some("legacy".to_string())]);
+        assert_eq!(uscc("110105600037341").extras[0].as_deref(), Some("legacy"));
         assert_eq!(uscc("12345").error, Some("bad_length"));
+    }
+
+    #[test]
+    fn a_legacy_id_and_the_uscc_it_became_share_a_key() {
+        // 91110000600037341L was issued to the taxpayer registered as 110000600037341.
+        let new = uscc("91110000600037341L");
+        let old = uscc("110000600037341");
+        assert_eq!(new.extras[1].as_deref(), Some("110000600037341"));
+        assert_eq!(old.extras[1], new.extras[1]);
+        assert_ne!(uscc("91310115MA1K3BTP2B").extras[1], new.extras[1]);
     }
 
     #[test]

@@ -51,10 +51,12 @@ pub enum Kind {
     /// Display form plus `_key`, `_branch`, `_place`, `_roman` for matching.
     CompanyName,
     PersonName,
-    /// E.164, plus `_type` and `_ext`; `default_region` for numbers without a country code.
+    /// E.164, plus `_type`, `_ext`, `_all` (every number in the cell, a list) and
+    /// `_contact` (a name written beside the number); `default_region` for numbers
+    /// without a country code.
     Phone,
     Email,
-    /// 统一社会信用代码 checked, or a legacy taxpayer id; plus `_kind`.
+    /// 统一社会信用代码 checked, or a legacy taxpayer id; plus `_kind` and `_key`.
     Uscc,
     /// 公民身份号码 checked; 15-digit ids upgraded to 18.
     ResidentId,
@@ -107,11 +109,16 @@ impl Normalizer {
     pub fn extras(&self) -> &'static [&'static str] {
         match self {
             Normalizer::CompanyName => &["key", "branch", "place", "roman"],
-            Normalizer::Phone(_) => &["type", "ext"],
-            Normalizer::Uscc => &["kind"],
+            Normalizer::Phone(_) => &["type", "ext", "all", "contact"],
+            Normalizer::Uscc => &["kind", "key"],
             Normalizer::CnAddress => &["province", "city", "district", "division"],
             _ => &[],
         }
+    }
+
+    /// Extras written as lists: the text holds the items separated by `;`.
+    pub fn is_list(&self, extra: &str) -> bool {
+        matches!((self, extra), (Normalizer::Phone(_), "all"))
     }
 
     /// The type of the cleaned column.

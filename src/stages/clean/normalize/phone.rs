@@ -3,30 +3,74 @@
 //!
 //! Full-width digits are folded first; letters are refused (libphonenumber would read
 //! them as keypad digits); an extension (`转801`, `ext. 801`, `-801` after a landline)
-//! is split off; of a cell holding several numbers the first is taken.
+//! is split off; a cell may hold several numbers (all kept, in `_all`, the first valid
+//! one is the value) and the name of the person to call (kept in `_contact`).
 
 use std::sync::LazyLock;
 
 use phonenumber::country::Id;
 use phonenumber::{Metadata, Mode, PhoneNumber, Type};
 
-use super::{Outcome, text::fold};
+use super::{
+    Outcome,
+    text::{fold, is_cjk},
+};
 
 pub fn phone(raw: &str, region: Id) -> Outcome {
-    let folded = fold(raw);
-    let first =
-        folded.split(['/', ';', '；', ',', '，', '、', '|']).map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
-    let (number, ext) = split_extension(first);
+    let (numbers, contact) = split_contact(&fold(raw));
+    let mut found: Vec<(String, String, Option<String>)> = Vec::new();
+    let mut first_error = None;
+    for part in numbers.split(['/', ';', '；', ',', '，', '、', '|', '或']).map(str::trim).filter(|p| !p.is_empty())
+    {
+        match one(part, region) {
+            Ok(number) if !found.iter().any(|f| f.0 == number.0) => found.push(number),
+            Ok(_) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let Some((e164, kind, ext)) = found.first().cloned() else {
+        let words = raw.chars().any(char::is_alphabetic);
+        return Outcome::invalid(first_error.unwrap_or(if words { "letters" } else { "too_short" }));
+    };
+    let all = found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(";");
+    Outcome::value(e164).with([Some(kind), ext, Some(all), contact])
+}
+
+/// `18804792943（张会计）`, `马会计 +852 2123 4567` → the numbers, and the person named
+/// beside them. Chinese text outside an extension marker (转, 分机) is a name.
+fn split_contact(cell: &str) -> (String, Option<String>) {
+    let mut numbers = String::with_capacity(cell.len());
+    let mut name = String::new();
+    let mut chars = cell.chars().peekable();
+    while let Some(c) = chars.next() {
+        let marker = (c == '转') || (c == '分' && chars.peek() == Some(&'机')) || (c == '或');
+        if is_cjk(c) && !marker && !(c == '机' && numbers.ends_with('分')) {
+            name.push(c);
+        } else if matches!(c, '(' | ')' | '（' | '）' | ':' | '：') && !name.is_empty() {
+            numbers.push(' ');
+        } else {
+            numbers.push(c);
+        }
+    }
+    let numbers = numbers.replace("()", " ");
+    ((numbers.trim().to_string()), (name.chars().count() >= 2).then_some(name))
+}
+
+/// One number: (E.164, type, extension) or why it is not a number.
+fn one(part: &str, region: Id) -> Result<(String, String, Option<String>), &'static str> {
+    let (number, ext) = split_extension(part);
     if number.chars().any(char::is_alphabetic) {
-        return Outcome::invalid("letters");
+        return Err("letters");
     }
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 5 {
-        return Outcome::invalid("too_short");
+        return Err("too_short");
     }
     match parse(number, &digits, region).or_else(|| dash_extension(number, region)) {
-        Some((e164, kind, dash_ext)) => Outcome::value(e164).with([Some(kind), ext.or(dash_ext)]),
-        None => Outcome::invalid("not_a_valid_number"),
+        Some((e164, kind, dash_ext)) => Ok((e164, kind, ext.or(dash_ext))),
+        None => Err("not_a_valid_number"),
     }
 }
 
@@ -252,6 +296,23 @@ mod tests {
             }
         }
         assert!(valid > 5_000, "the sample covers valid numbers: {valid}");
+    }
+
+    #[test]
+    fn cells_with_a_contact_or_several_numbers() {
+        let out = cn("18804792943（张会计）");
+        assert_eq!(out.value.as_deref(), Some("+8618804792943"));
+        assert_eq!(out.extras[3].as_deref(), Some("张会计"));
+        let out = cn("马会计 +852 2123 4567");
+        assert_eq!(out.value.as_deref(), Some("+85221234567"));
+        assert_eq!(out.extras[3].as_deref(), Some("马会计"));
+        let out = cn("13800138000 / 0755-26543210转801");
+        assert_eq!(out.extras[2].as_deref(), Some("+8613800138000;+8675526543210"));
+        assert_eq!(out.extras[1].as_deref(), None, "the extension belongs to the second number");
+        let out = cn("无 / 13800138000");
+        assert_eq!(out.value.as_deref(), Some("+8613800138000"), "the first valid number is the value");
+        let out = cn("0755-26543210 分机 801");
+        assert_eq!((out.extras[1].as_deref(), out.extras[3].as_deref()), (Some("801"), None));
     }
 
     #[test]
