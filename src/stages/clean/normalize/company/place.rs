@@ -36,7 +36,7 @@ pub fn leading(s: &str) -> Option<(usize, &'static str)> {
     let d = &*DIVISIONS;
     let mut end = 0;
     let mut code = None;
-    let suffixed = |end: usize, suffixes: &[char]| end + s[end..].starts_with(suffixes).then_some(3).unwrap_or(0);
+    let suffixed = |end: usize, suffixes: &[char]| if s[end..].starts_with(suffixes) { end + 3 } else { end };
     if let Some((n, &c)) = longest_prefix(s, &d.provinces, 8) {
         (end, code) = (suffixed(n, &['省', '市']), Some(c));
     }
