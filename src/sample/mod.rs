@@ -2,6 +2,7 @@
 //! every stage can be run on data that looks real and measured against the truth.
 
 mod files;
+mod habits;
 mod records;
 mod transactions;
 mod world;

@@ -5,6 +5,7 @@
 use rand::seq::IndexedRandom;
 use rand::{Rng, RngCore};
 
+use super::habits;
 use super::world::{BRAND_CHARS, CITIES, Company, phone};
 
 /// How one system covers and garbles the world.
@@ -106,6 +107,7 @@ fn copy<R: Rng>(rng: &mut R, c: &Company, system: &System, noisy: bool, noise: N
     };
     if noisy && noise == Noise::Hard {
         harden(rng, &mut record, c);
+        habits(rng, &mut record, c, system.name == CRM.name);
     }
     record
 }
@@ -132,6 +134,23 @@ fn harden(rng: &mut impl Rng, r: &mut Record, c: &Company) {
     }
     if rng.random_bool(0.3) {
         r.contact = None;
+    }
+}
+
+/// The entry habits of `habits`: aliases, typos in forms and places, branches without
+/// a legal form, legacy tax ids, contacts and second numbers in phone cells.
+fn habits(rng: &mut impl Rng, r: &mut Record, c: &Company, crm: bool) {
+    if let Some(name) = habits::name_habit(rng, c, crm) {
+        r.name = name;
+    }
+    if r.uscc.is_some() && rng.random_bool(0.01) {
+        r.uscc = Some(habits::legacy_tax_id(&c.uscc));
+    }
+    if let Some(p) = r.phone.clone() {
+        let other = phone(rng, CITIES[c.city].area_code);
+        if let Some(cell) = habits::phone_habit(rng, &p, &c.contact, &other) {
+            r.phone = Some(cell);
+        }
     }
 }
 

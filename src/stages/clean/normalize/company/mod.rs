@@ -153,9 +153,14 @@ fn key_of(name: &str) -> Parent {
     if cn_form_len(body) == 0 {
         body = body.strip_suffix("集团").unwrap_or(body).trim_end();
     }
-    // Leading places (深圳, 湖南省长沙市岳麓区, 尚海, SHENZHEN), when a name remains.
-    if let Some((end, code)) = place::leading(body)
-        && body[end..].chars().filter(|c| c.is_alphanumeric()).count() >= 2
+    // Leading places (深圳, 湖南省长沙市岳麓区, SHENZHEN), when a name remains; a
+    // homophone (尚海) only before a brand of two characters or more, as registered
+    // names have, since short brands often read like a place (锦中 like 晋中).
+    let rest_len = |end: usize| body[end..].chars().filter(|c| c.is_alphanumeric()).count();
+    let sounded =
+        || place::homophone(body).filter(|&(end, _)| roman::brand_len(&body[end..]).unwrap_or(rest_len(end) / 2) >= 2);
+    if let Some((end, code)) = place::written(body).or_else(sounded).or_else(|| place::romanized(body))
+        && rest_len(end) >= 2
     {
         place.get_or_insert(code);
         body = body[end..].trim_start();
@@ -283,6 +288,10 @@ mod tests {
             assert_eq!(key(raw), "华信科技", "{raw}");
         }
         assert_eq!(key("岳麓区辉福烟酒商行"), key("辉福烟酒商行"));
+        // Brands that read like a place by a rare reading stay brands (白城 is BAICHENG).
+        assert_eq!(key("博诚佳医药有限公司"), "博诚佳医药");
+        assert_eq!(key("安安德机械（厦门）有限公司"), "安安德机械");
+        assert_eq!(key("锦中新物流有限责任公司"), "锦中新物流", "锦中 reads like 晋中, but 新 is no brand");
         assert_eq!(key("长沙市岳麓区辉福烟酒商行"), "辉福烟酒商行");
         assert_eq!(extra("岳麓区辉福烟酒商行", 2).as_deref(), Some("岳麓区"));
     }

@@ -28,11 +28,10 @@ pub fn code_of(s: &str) -> Option<&'static str> {
         .or_else(|| ROMAN.get(&letters(s)).copied())
 }
 
-/// The places a name starts with, at most one of each level (广东省深圳市南山区), as
-/// (byte length, code of the most specific). A district counts only written with its
-/// suffix (岳麓区, not 岳麓); a province or city may be a pinyin homophone of its short
-/// name (尚海 for 上海) when no place is written correctly.
-pub fn leading(s: &str) -> Option<(usize, &'static str)> {
+/// The places written at the start of a name, at most one of each level
+/// (广东省深圳市南山区), as (byte length, code of the most specific). A district counts
+/// only written with its suffix (岳麓区, not 岳麓).
+pub fn written(s: &str) -> Option<(usize, &'static str)> {
     let d = &*DIVISIONS;
     let mut end = 0;
     let mut code = None;
@@ -48,26 +47,23 @@ pub fn leading(s: &str) -> Option<(usize, &'static str)> {
     {
         (end, code) = (end + n, Some(c[0]));
     }
-    match code {
-        Some(code) => Some((end, code)),
-        None => homophone(s).or_else(|| romanized(s)),
-    }
+    code.map(|code| (end, code))
 }
 
 /// 尚海科技 → (尚海, 上海市): two leading characters that read as a province's or city's
 /// two-character short name.
-fn homophone(s: &str) -> Option<(usize, &'static str)> {
+pub fn homophone(s: &str) -> Option<(usize, &'static str)> {
     let mut chars = s.char_indices();
     let (_, a) = chars.next()?;
     let (i, b) = chars.next()?;
     let (pa, pb) = (a.to_pinyin()?, b.to_pinyin()?);
-    let code = ROMAN.get(&format!("{}{}", pa.plain(), pb.plain()).to_uppercase())?;
+    let code = SOUNDS.get(&format!("{}{}", pa.plain(), pb.plain()).to_uppercase())?;
     let end = i + b.len_utf8();
     Some((if s[end..].starts_with(['省', '市']) { end + 3 } else { end }, code))
 }
 
 /// `SHENZHEN HUAXIN …`, `HONG KONG …`: one or two leading Latin words naming a place.
-fn romanized(s: &str) -> Option<(usize, &'static str)> {
+pub fn romanized(s: &str) -> Option<(usize, &'static str)> {
     let words: Vec<(usize, &str)> = s
         .split_inclusive(|c: char| !c.is_ascii_alphanumeric())
         .scan(0, |at, w| {
@@ -92,29 +88,40 @@ fn letters(s: &str) -> String {
 /// Romanized short names of provinces and cities, every reading of a character that has
 /// several (重庆: ZHONGQING and CHONGQING), to the division's code.
 static ROMAN: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut out = sounds(true);
+    out.insert("HONGKONG".into(), "810000");
+    out.insert("MACAU".into(), "820000");
+    out.insert("HARBIN".into(), "230100");
+    out
+});
+
+/// The same by each character's usual reading only: a homophone typo is typed by that
+/// reading, and the rarer ones (白 as BO) would take brands (博诚) for places (白城).
+static SOUNDS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| sounds(false));
+
+fn sounds(every_reading: bool) -> HashMap<String, &'static str> {
     let d = &*DIVISIONS;
     let mut out = HashMap::default();
     let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
     for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
-        if name.chars().count() != 2 || name.chars().any(|c| c.is_ascii()) {
+        if !(2..=3).contains(&name.chars().count()) || name.chars().any(|c| c.is_ascii()) {
             continue;
         }
-        for reading in readings(name) {
+        for reading in readings(name, every_reading) {
             out.entry(reading).or_insert(code);
         }
     }
-    out.insert("HONGKONG".into(), "810000");
-    out.insert("MACAU".into(), "820000");
     out
-});
+}
 
-/// Every pinyin reading of a short text, upper-cased, without tones.
-fn readings(s: &str) -> Vec<String> {
+/// The pinyin readings of a short text, upper-cased, without tones.
+fn readings(s: &str, every_reading: bool) -> Vec<String> {
     let mut out = vec![String::new()];
     for c in s.chars() {
-        let options: Vec<&str> = match c.to_pinyin_multi() {
-            Some(multi) => multi.into_iter().map(|p| p.plain()).collect(),
-            None => return vec![],
+        let options: Vec<&str> = match (every_reading, c.to_pinyin_multi(), c.to_pinyin()) {
+            (true, Some(multi), _) => multi.into_iter().map(|p| p.plain()).collect(),
+            (false, _, Some(p)) => vec![p.plain()],
+            _ => return vec![],
         };
         out = out.iter().flat_map(|prefix| options.iter().map(move |o| format!("{prefix}{o}"))).collect();
     }
@@ -124,6 +131,10 @@ fn readings(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leading(s: &str) -> Option<(usize, &'static str)> {
+        written(s).or_else(|| homophone(s)).or_else(|| romanized(s))
+    }
 
     fn place(s: &str) -> Option<(&str, String)> {
         leading(s).map(|(end, code)| (&s[..end], official(code)))

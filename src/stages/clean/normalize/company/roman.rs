@@ -58,6 +58,14 @@ pub fn roman_key(body: &str) -> Option<String> {
     }
 }
 
+/// How many characters of a Chinese name come before its industry word, if it has one.
+pub fn brand_len(body: &str) -> Option<usize> {
+    match chinese_industry(body) {
+        (brand, Some(_)) => Some(brand.chars().filter(|c| c.is_alphanumeric()).count()),
+        _ => None,
+    }
+}
+
 fn chinese_industry(body: &str) -> (&str, Option<&'static str>) {
     let body = body.trim_end_matches(|c: char| !c.is_alphanumeric());
     INDUSTRIES
