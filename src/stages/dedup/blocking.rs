@@ -219,11 +219,13 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
         lists.push(name.as_str());
     }
     let mut lf = keyed.lazy();
+    // A record is in each of its values' blocks, once; two list keys, in every
+    // combination of their values (exploded one after the other).
+    for list in &lists {
+        lf = lf.explode(cols([*list]), ExplodeOptions { empty_as_null: false, keep_nulls: false });
+    }
     if !lists.is_empty() {
-        // A record is in each of its values' blocks, once.
-        lf = lf
-            .explode(cols(lists), ExplodeOptions { empty_as_null: false, keep_nulls: false })
-            .unique_stable(None, UniqueKeepStrategy::First);
+        lf = lf.unique_stable(None, UniqueKeepStrategy::First);
     }
     // A missing or blank key puts a record in no block: it says nothing about identity.
     let present = names

@@ -409,7 +409,7 @@ fn deletion_and_list_keys_block_values_one_typo_or_one_number_apart() {
 input: customers
 output: golden
 id: id
-blocking: [['DELETIONS(name_key)'], [phones]]
+blocking: [['DELETIONS(name_key)'], [phones], ['DELETIONS(name_key)', phones]]   # two lists in one rule: every combination
 compare:
   name_key: { method: exact, weights: [8, 8] }
 threshold: { match: 0.9, review: 0.5 }
