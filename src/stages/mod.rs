@@ -202,6 +202,22 @@ fn finds_what_would_read_a_table_past_comments_and_quotes() {
     assert_eq!(reads_tables("read_count > 3 AND \"select\" = 1"), None);
 }
 
+/// What to write instead of a function Polars' SQL does not have (README, "SQL").
+fn unsupported_hint(error: &str) -> Option<&'static str> {
+    let function = error.strip_prefix("unsupported function '")?.split('\'').next()?.to_ascii_lowercase();
+    Some(match function.as_str() {
+        "regexp_replace" | "regexp_extract" | "regexp_substr" | "regexp_matches" => {
+            "Polars SQL has no regexp_replace or regexp_extract; did you mean REGEXP_LIKE(col, 'pattern') or \
+             col ~ 'pattern' (a test), REPLACE(col, 'old', 'new') (literal text), or a clean stage's normalizer?"
+        }
+        "len" | "char_length" | "length_chars" => "did you mean LENGTH(col) (characters) or OCTET_LENGTH(col) (bytes)?",
+        "substring" | "mid" => "did you mean SUBSTR(col, start, length)?",
+        "nvl" | "isnull" => "did you mean COALESCE(a, b) or IFNULL(a, b)?",
+        "instr" | "charindex" => "did you mean STRPOS(col, 'text')?",
+        _ => "the README's SQL section lists the functions Polars' SQL supports",
+    })
+}
+
 /// A SQL expression of a stage, compiled once, with where it was written.
 #[derive(Debug, Clone)]
 pub struct Sql {
@@ -223,7 +239,11 @@ impl Sql {
             Err(e) => {
                 let msg = e.to_string();
                 let first = msg.lines().next().unwrap_or_default();
-                Err(cx.doc.at(&text.referenced, format!("invalid SQL expression: {first}")))
+                let diagnostic = cx.doc.at(&text.referenced, format!("invalid SQL expression: {first}"));
+                Err(match unsupported_hint(first) {
+                    Some(help) => diagnostic.with_help(help),
+                    None => diagnostic,
+                })
             }
         }
     }

@@ -148,8 +148,10 @@ fn default_u_pairs() -> usize {
     1_000_000
 }
 
+/// Per EM pass; a pass over the candidate pairs' patterns costs microseconds to
+/// milliseconds, so a generous cap costs little.
 fn default_iterations() -> usize {
-    100
+    500
 }
 
 fn default_seed() -> u64 {

@@ -158,6 +158,15 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
         );
         findings.push(Finding::new(Severity::Warn, "blocks_skipped", message));
     }
+    let trained = dedup.model.is_none() && model.comparisons.iter().any(|c| c.fixed_weights.is_none());
+    if trained && !model.training.converged {
+        let message = format!(
+            "EM did not converge in {} iterations (training.max_iterations): the match weights may be off; \
+             raise the cap, or check the blocking rules and comparisons",
+            config.training.max_iterations
+        );
+        findings.push(Finding::new(Severity::Warn, "em_not_converged", message));
+    }
     Ok(StageOutput {
         tables: vec![golden_records, map, pairs, review, lineage],
         rejects: rejected,

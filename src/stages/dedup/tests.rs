@@ -423,3 +423,29 @@ threshold: { match: 0.9, review: 0.5 }
     ids.sort();
     assert_eq!(ids, [("1", "2"), ("1", "6")], "华信/华达 are too short to block on a deletion");
 }
+
+#[test]
+fn em_that_stops_before_converging_is_a_warning() {
+    let stage = |iterations: usize| {
+        config(&format!(
+            "
+input: customers
+output: golden
+id: customer_id
+source: source_system
+blocking: [[phone], [name_key]]
+compare:
+  name_key: {{ method: levenshtein, levels: [0, 1] }}
+  address: {{ method: token_jaccard, levels: [1.0, 0.8] }}
+threshold: {{ match: 0.9, review: 0.5 }}
+training: {{ u_pairs: 100, max_iterations: {iterations} }}
+"
+        ))
+    };
+    let codes = |iterations| {
+        let out = stage(iterations).run(vec![companies()]).unwrap();
+        out.findings.iter().map(|f| f.code.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(codes(1), ["em_not_converged"]);
+    assert!(codes(500).is_empty());
+}
