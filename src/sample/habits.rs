@@ -179,12 +179,21 @@ fn english_alias(rng: &mut impl Rng, c: &Company) -> String {
 /// A parent's registered name without its place and legal form: 深圳华信科技有限公司 → 华信科技.
 fn parent_short(parent: &str) -> &str {
     let name = CITIES.iter().find_map(|city| parent.strip_prefix(city.name)).unwrap_or(parent);
-    LEGAL_FORMS.iter().find_map(|f| name.strip_suffix(f)).unwrap_or(name)
+    LEGAL_FORMS.iter().filter_map(|f| name.strip_suffix(f)).min_by_key(|n| n.len()).unwrap_or(name)
 }
 
 /// The legacy 15-character taxpayer id a USCC replaced: its characters 3–17.
 pub fn legacy_tax_id(uscc: &str) -> String {
     uscc[2..17].to_string()
+}
+
+/// An address written from its district on (槐荫区学院路299号), as a local clerk does.
+pub fn address_habit(rng: &mut impl Rng, address: &str, city: usize) -> Option<String> {
+    if !rng.random_bool(0.03) {
+        return None;
+    }
+    let at = CITIES[city].districts.iter().find_map(|d| address.find(d))?;
+    Some(address[at..].to_string())
 }
 
 /// A phone cell as people fill it: with the contact's name, or with a second number.

@@ -143,6 +143,9 @@ fn habits(rng: &mut impl Rng, r: &mut Record, c: &Company, crm: bool) {
     if let Some(name) = habits::name_habit(rng, c, crm) {
         r.name = name;
     }
+    if let Some(address) = r.address.as_deref().and_then(|a| habits::address_habit(rng, a, c.city)) {
+        r.address = Some(address);
+    }
     if r.uscc.is_some() && rng.random_bool(0.01) {
         r.uscc = Some(habits::legacy_tax_id(&c.uscc));
     }

@@ -90,6 +90,15 @@ impl Method {
     }
 }
 
+/// The label of each level of a comparison, null first and `else` last.
+pub fn labels(method: Method, thresholds: &[f64], contains: bool) -> Vec<String> {
+    let mut labels = method.labels(thresholds);
+    if contains {
+        labels.insert(labels.len() - 1, "contained".into());
+    }
+    labels
+}
+
 /// One configured comparison, ready to compare records of a table.
 pub struct Comparison {
     pub name: String,
@@ -99,6 +108,8 @@ pub struct Comparison {
     pub values: Values,
     /// Share of non-null records holding each record's value, for term-frequency adjustment.
     pub tf: Option<Vec<f32>>,
+    /// A level between the thresholds and `else` for one value contained in the other.
+    pub contains: bool,
 }
 
 /// A column's values in the form its method compares fastest.
@@ -167,12 +178,34 @@ impl Comparison {
             }
         };
         let tf = if tf_adjust { Some(term_frequencies(column)?) } else { None };
-        Ok(Comparison { name: name.to_string(), column: column.name().to_string(), method, thresholds, values, tf })
+        Ok(Comparison {
+            name: name.to_string(),
+            column: column.name().to_string(),
+            method,
+            thresholds,
+            values,
+            tf,
+            contains: false,
+        })
     }
 
     /// Number of levels, null and else included.
     pub fn level_count(&self) -> usize {
-        self.thresholds.len() + 2 + usize::from(self.method == Method::Exact)
+        self.thresholds.len() + 2 + usize::from(self.method == Method::Exact) + usize::from(self.contains)
+    }
+
+    /// The label of each level, null first.
+    pub fn labels(&self) -> Vec<String> {
+        labels(self.method, &self.thresholds, self.contains)
+    }
+
+    /// Whether the shorter value (two characters or more) lies within the longer one:
+    /// 中新 in 中新网络科技, an abbreviation in a full name.
+    fn contained(&self, a: usize, b: usize) -> bool {
+        let Values::Chars(c) = &self.values else { return false };
+        let (Some(x), Some(y)) = (&c[a], &c[b]) else { return false };
+        let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+        short.len() >= 2 && long.windows(short.len()).any(|w| w == short.as_slice())
     }
 
     /// The level whose agreement is equality, if any: term-frequency adjustment applies there.
@@ -183,6 +216,14 @@ impl Comparison {
     /// The level at which records `a` and `b` agree.
     pub fn level(&self, a: usize, b: usize) -> u8 {
         let else_level = (self.level_count() - 1) as u8;
+        match self.graded(a, b, else_level) {
+            l if l == else_level && self.contains && self.contained(a, b) => else_level - 1,
+            l => l,
+        }
+    }
+
+    /// The level by the configured thresholds alone.
+    fn graded(&self, a: usize, b: usize, else_level: u8) -> u8 {
         let score = match &self.values {
             Values::Hash(h) => {
                 let (x, y) = (h[a], h[b]);

@@ -64,6 +64,9 @@ pub fn comparison_weights<'a>(
             (Some(tf), Some(u)) if base != 0.0 && c.equality_level() == Some(level) => {
                 base + (u / f64::from(tf[a].max(tf[b]))).log2()
             }
+            (Some(tf), _) if base == 0.0 && c.equality_level() == Some(level) => {
+                table.left_out_tf_weight(rule, k, f64::from(tf[a].max(tf[b])))
+            }
             _ => base,
         }
     })

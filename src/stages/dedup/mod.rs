@@ -105,6 +105,11 @@ pub struct CompareConfig {
     /// Weigh agreement on rare values more than on common ones.
     #[serde(default)]
     pub tf_adjust: bool,
+    /// For `levenshtein` and `jaro_winkler`: a level of its own, after the thresholds,
+    /// for a value of two characters or more contained in the other (an abbreviation:
+    /// 中新 and 中新网络科技).
+    #[serde(default)]
+    pub contains: bool,
     /// Fixed match weights (log2 m/u) per level, closest first and `else` last, instead of training.
     #[serde(default)]
     pub weights: Option<Vec<f64>>,
@@ -322,13 +327,17 @@ impl DedupConfig {
             if let Err(e) = c.method.check_levels(&thresholds) {
                 problems.push(format!("compare '{column}': {e}"));
             }
-            let levels = c.method.labels(&thresholds).len() - 1;
+            if c.contains && !matches!(c.method, Method::Levenshtein | Method::JaroWinkler) {
+                problems.push(format!("compare '{column}': `contains` is for levenshtein and jaro_winkler"));
+            }
+            let labels = compare::labels(c.method, &thresholds, c.contains);
             if let Some(w) = &c.weights {
-                if w.len() != levels {
+                if w.len() != labels.len() - 1 {
                     problems.push(format!(
-                        "compare '{column}': {} weights given for {levels} levels ({})",
+                        "compare '{column}': {} weights given for {} levels ({})",
                         w.len(),
-                        c.method.labels(&thresholds)[1..].join(", ")
+                        labels.len() - 1,
+                        labels[1..].join(", ")
                     ));
                 }
                 if c.tf_adjust {

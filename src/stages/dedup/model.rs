@@ -106,7 +106,7 @@ impl ComparisonModel {
             name: c.name.clone(),
             method: c.method,
             thresholds: c.thresholds.clone(),
-            levels: c.method.labels(&c.thresholds)[1..].to_vec(),
+            levels: c.labels()[1..].to_vec(),
             m: start.iter().map(|s| s / total).collect(),
             u_random,
             fixed_weights,
@@ -178,7 +178,16 @@ impl Model {
                 _ => None,
             })
             .collect();
-        WeightTable { comparisons: self.comparisons.len(), levels, weights, equal_u_random }
+        let left_out =
+            self.rules.iter().map(|r| self.comparisons.iter().map(|c| r.leaves_out(&c.name)).collect()).collect();
+        WeightTable {
+            comparisons: self.comparisons.len(),
+            levels,
+            weights,
+            equal_u_random,
+            left_out,
+            tf_center: vec![vec![None; self.comparisons.len()]; self.rules.len()],
+        }
     }
 
     /// Whether this model was made for these comparisons and rules.
@@ -195,6 +204,7 @@ impl Model {
             m.name != c.name
                 || m.method != c.method
                 || m.thresholds != c.thresholds
+                || m.levels != c.labels()[1..]
                 || m.m.len() != levels
                 || m.u_random.len() != levels
                 || m.fixed_weights.as_ref().is_some_and(|w| w.len() != levels)
@@ -222,9 +232,44 @@ pub struct WeightTable {
     /// Per comparison, the random-pair u of its equality level when trained: the
     /// term-frequency adjustment replaces it by the value's own frequency.
     equal_u_random: Vec<Option<f64>>,
+    /// Per rule and comparison, whether the rule blocks on the comparison's column.
+    left_out: Vec<Vec<bool>>,
+    /// Per rule and comparison left out, the mean log2 term frequency of the shared
+    /// value among the rule's pairs (see [`WeightTable::center_term_frequencies`]).
+    tf_center: Vec<Vec<Option<f64>>>,
 }
 
 impl WeightTable {
+    /// A rule that blocks on a column leaves its comparison out: every pair agrees
+    /// there, and the rule's prior is the share of its pairs that match. That share
+    /// is an average over values: two records sharing a rare name are likelier one
+    /// customer than two sharing a common one. So a pair's shared value adds
+    /// `mean − log2(tf)`, centred on the rule's pairs so that the prior stays their
+    /// average. `shared_tf(pair, k)` is the pair's term frequency on comparison k.
+    pub fn center_term_frequencies(&mut self, pair_rules: &[u8], shared_tf: impl Fn(usize, usize) -> Option<f64>) {
+        for (r, centers) in self.tf_center.iter_mut().enumerate() {
+            for (k, center) in centers.iter_mut().enumerate() {
+                if !self.left_out[r][k] {
+                    continue;
+                }
+                let logs: Vec<f64> = (0..pair_rules.len())
+                    .filter(|&i| pair_rules[i] as usize == r)
+                    .filter_map(|i| shared_tf(i, k))
+                    .map(f64::log2)
+                    .collect();
+                if !logs.is_empty() {
+                    *center = Some(logs.iter().sum::<f64>() / logs.len() as f64);
+                }
+            }
+        }
+    }
+
+    /// The centred term-frequency weight of a shared value of term frequency `tf`, for
+    /// a comparison its rule leaves out.
+    pub fn left_out_tf_weight(&self, rule: usize, k: usize, tf: f64) -> f64 {
+        self.tf_center[rule][k].map_or(0.0, |center| center - tf.log2())
+    }
+
     pub fn get(&self, rule: usize, k: usize, level: u8) -> f64 {
         self.weights[(rule * self.comparisons + k) * self.levels + level as usize]
     }

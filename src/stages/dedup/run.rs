@@ -73,7 +73,12 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     };
     phases.done("training");
 
-    let table = model.weight_table();
+    let mut table = model.weight_table();
+    table.center_term_frequencies(&found.rule, |i, j| {
+        let (c, (a, b)) = (&comparisons[j], (found.left[i] as usize, found.right[i] as usize));
+        let tf = c.tf.as_ref()?;
+        (c.equality_level() == Some(levels[i * k + j])).then(|| f64::from(tf[a].max(tf[b])))
+    });
     let weights: Vec<f64> = (0..pair_count)
         .into_par_iter()
         .map(|i| {
@@ -281,7 +286,9 @@ fn comparisons(config: &DedupConfig, records: &DataFrame, order: &[IdxSize]) -> 
         .iter()
         .map(|(name, c)| {
             let column = records.column(c.column.as_deref().unwrap_or(name))?.take(&order)?;
-            Comparison::new(name, &column, c.method, c.thresholds(), c.tf_adjust)
+            let mut comparison = Comparison::new(name, &column, c.method, c.thresholds(), c.tf_adjust)?;
+            comparison.contains = c.contains;
+            Ok(comparison)
         })
         .collect()
 }

@@ -79,6 +79,20 @@ fn levels_count_unicode_characters() {
 }
 
 #[test]
+fn an_abbreviation_contained_in_a_full_name_has_a_level_of_its_own() {
+    let names = Column::new("n".into(), ["中新网络科技", "中新", "中兴", "新", "中新网络科技"]);
+    let mut c = Comparison::new("n", &names, Method::Levenshtein, vec![0.0, 1.0], false).unwrap();
+    c.contains = true;
+    assert_eq!(c.labels(), ["null", "exact", "edits<=1", "contained", "else"]);
+    assert_eq!(c.level(0, 4), 1);
+    assert_eq!(c.level(0, 1), 3, "中新 lies within 中新网络科技");
+    assert_eq!(c.level(1, 0), 3, "either way round");
+    assert_eq!(c.level(0, 2), 4, "中兴 does not");
+    assert_eq!(c.level(0, 3), 4, "one character is too short to tell");
+    assert_eq!(c.level(1, 2), 2, "a closer level wins");
+}
+
+#[test]
 fn cjk_text_is_tokenized_into_character_pairs() {
     let a = tokens("北京市朝阳区建国路1号");
     let b = tokens("北京市 朝阳区建国路2号");

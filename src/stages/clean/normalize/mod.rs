@@ -60,7 +60,8 @@ pub enum Kind {
     Uscc,
     /// 公民身份号码 checked; 15-digit ids upgraded to 18.
     ResidentId,
-    /// Rewritten with official names; plus `_province`, `_city`, `_district`, `_division`.
+    /// Rewritten with official names; plus `_province`, `_city`, `_district`,
+    /// `_division` and `_street`.
     CnAddress,
     /// Dates in the layouts of exports, and Excel serials; the column becomes a date.
     Date,
@@ -111,7 +112,7 @@ impl Normalizer {
             Normalizer::CompanyName => &["key", "branch", "place", "roman"],
             Normalizer::Phone(_) => &["type", "ext", "all", "contact"],
             Normalizer::Uscc => &["kind", "key"],
-            Normalizer::CnAddress => &["province", "city", "district", "division"],
+            Normalizer::CnAddress => &["province", "city", "district", "division", "street"],
             _ => &[],
         }
     }

@@ -279,6 +279,7 @@ mod tests {
             "深圳华信科技有限功司",
             "深圳华信科技有线公司",
             "尚海华信科技有限公司",
+            "夏门华信科技有限公司",
             "华信科技集团有限公司",
             "华信科技集团",
             "深圳华信科技(集团)有限公司",
@@ -288,7 +289,7 @@ mod tests {
             assert_eq!(key(raw), "华信科技", "{raw}");
         }
         assert_eq!(key("岳麓区辉福烟酒商行"), key("辉福烟酒商行"));
-        // Brands that read like a place by a rare reading stay brands (白城 is BAICHENG).
+        // Brands that read like a place stay brands when no brand would remain.
         assert_eq!(key("博诚佳医药有限公司"), "博诚佳医药");
         assert_eq!(key("安安德机械（厦门）有限公司"), "安安德机械");
         assert_eq!(key("锦中新物流有限责任公司"), "锦中新物流", "锦中 reads like 晋中, but 新 is no brand");

@@ -51,13 +51,14 @@ pub fn written(s: &str) -> Option<(usize, &'static str)> {
 }
 
 /// 尚海科技 → (尚海, 上海市): two leading characters that read as a province's or city's
-/// two-character short name.
+/// two-character short name (厦 read as XIA or SHA). Short brands read like places too
+/// (锦中 like 晋中): the caller decides whether a brand remains.
 pub fn homophone(s: &str) -> Option<(usize, &'static str)> {
     let mut chars = s.char_indices();
     let (_, a) = chars.next()?;
     let (i, b) = chars.next()?;
     let (pa, pb) = (a.to_pinyin()?, b.to_pinyin()?);
-    let code = SOUNDS.get(&format!("{}{}", pa.plain(), pb.plain()).to_uppercase())?;
+    let code = ROMAN.get(&format!("{}{}", pa.plain(), pb.plain()).to_uppercase())?;
     let end = i + b.len_utf8();
     Some((if s[end..].starts_with(['省', '市']) { end + 3 } else { end }, code))
 }
@@ -88,40 +89,30 @@ fn letters(s: &str) -> String {
 /// Romanized short names of provinces and cities, every reading of a character that has
 /// several (重庆: ZHONGQING and CHONGQING), to the division's code.
 static ROMAN: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
-    let mut out = sounds(true);
+    let mut out = HashMap::default();
+    let d = &*DIVISIONS;
+    let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
+    for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
+        if !(2..=3).contains(&name.chars().count()) || name.chars().any(|c| c.is_ascii()) {
+            continue;
+        }
+        for reading in readings(name) {
+            out.entry(reading).or_insert(code);
+        }
+    }
     out.insert("HONGKONG".into(), "810000");
     out.insert("MACAU".into(), "820000");
     out.insert("HARBIN".into(), "230100");
     out
 });
 
-/// The same by each character's usual reading only: a homophone typo is typed by that
-/// reading, and the rarer ones (白 as BO) would take brands (博诚) for places (白城).
-static SOUNDS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| sounds(false));
-
-fn sounds(every_reading: bool) -> HashMap<String, &'static str> {
-    let d = &*DIVISIONS;
-    let mut out = HashMap::default();
-    let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
-    for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
-        if !(2..=3).contains(&name.chars().count()) || name.chars().any(|c| c.is_ascii()) {
-            continue;
-        }
-        for reading in readings(name, every_reading) {
-            out.entry(reading).or_insert(code);
-        }
-    }
-    out
-}
-
-/// The pinyin readings of a short text, upper-cased, without tones.
-fn readings(s: &str, every_reading: bool) -> Vec<String> {
+/// Every pinyin reading of a short text, upper-cased, without tones.
+fn readings(s: &str) -> Vec<String> {
     let mut out = vec![String::new()];
     for c in s.chars() {
-        let options: Vec<&str> = match (every_reading, c.to_pinyin_multi(), c.to_pinyin()) {
-            (true, Some(multi), _) => multi.into_iter().map(|p| p.plain()).collect(),
-            (false, _, Some(p)) => vec![p.plain()],
-            _ => return vec![],
+        let options: Vec<&str> = match c.to_pinyin_multi() {
+            Some(multi) => multi.into_iter().map(|p| p.plain()).collect(),
+            None => return vec![],
         };
         out = out.iter().flat_map(|prefix| options.iter().map(move |o| format!("{prefix}{o}"))).collect();
     }
