@@ -52,6 +52,12 @@ const BRAND_PINYIN: [(char, &str); 40] = [
     ('凯', "Kai"),
 ];
 
+/// The other brand characters that read like `c` (信, 鑫 and 新 are all XIN).
+pub fn homophones(c: char) -> Vec<char> {
+    let Some((_, reading)) = BRAND_PINYIN.iter().find(|(b, _)| *b == c) else { return vec![] };
+    BRAND_PINYIN.iter().filter(|(b, p)| p == reading && *b != c).map(|(b, _)| *b).collect()
+}
+
 /// How a CRM writes the world's industries in English.
 const INDUSTRY_EN: [(&str, &[&str]); 16] = [
     ("科技", &["Technology", "Science and Technology", "Tech"]),

@@ -110,6 +110,8 @@ pub struct Comparison {
     pub tf: Option<Vec<f32>>,
     /// A level between the thresholds and `else` for one value contained in the other.
     pub contains: bool,
+    /// Another column's values, to compare the pair both ways (`swap_with`).
+    pub swap: Option<Values>,
 }
 
 /// A column's values in the form its method compares fastest.
@@ -186,6 +188,7 @@ impl Comparison {
             values,
             tf,
             contains: false,
+            swap: None,
         })
     }
 
@@ -201,9 +204,9 @@ impl Comparison {
 
     /// Whether the shorter value (two characters or more) lies within the longer one:
     /// 中新 in 中新网络科技, an abbreviation in a full name.
-    fn contained(&self, a: usize, b: usize) -> bool {
-        let Values::Chars(c) = &self.values else { return false };
-        let (Some(x), Some(y)) = (&c[a], &c[b]) else { return false };
+    fn contained(&self, (vx, a): (&Values, usize), (vy, b): (&Values, usize)) -> bool {
+        let (Values::Chars(cx), Values::Chars(cy)) = (vx, vy) else { return false };
+        let (Some(x), Some(y)) = (&cx[a], &cy[b]) else { return false };
         let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
         short.len() >= 2 && long.windows(short.len()).any(|w| w == short.as_slice())
     }
@@ -215,18 +218,35 @@ impl Comparison {
 
     /// The level at which records `a` and `b` agree.
     pub fn level(&self, a: usize, b: usize) -> u8 {
+        let own = &self.values;
+        let Some(other) = &self.swap else { return self.leveled((own, a), (own, b)) };
+        // Compared both ways: crossed when both columns agree better crossed, so a given
+        // name and surname written the other way round still agree, but one name
+        // matching the other column does not.
         let else_level = (self.level_count() - 1) as u8;
-        match self.graded(a, b, else_level) {
-            l if l == else_level && self.contains && self.contained(a, b) => else_level - 1,
+        let closeness = |l: u8| if l == 0 { else_level } else { l };
+        let straight = self.leveled((own, a), (own, b));
+        let crossed = self.leveled((own, a), (other, b));
+        let other_straight = self.leveled((other, a), (other, b));
+        let other_crossed = self.leveled((other, a), (own, b));
+        let swapped = closeness(crossed) < closeness(straight) && closeness(other_crossed) < closeness(other_straight);
+        if swapped { crossed } else { straight }
+    }
+
+    /// The level of value `x` of record `a` against value `y` of record `b`.
+    fn leveled(&self, x: (&Values, usize), y: (&Values, usize)) -> u8 {
+        let else_level = (self.level_count() - 1) as u8;
+        match self.graded(x, y, else_level) {
+            l if l == else_level && self.contains && self.contained(x, y) => else_level - 1,
             l => l,
         }
     }
 
     /// The level by the configured thresholds alone.
-    fn graded(&self, a: usize, b: usize, else_level: u8) -> u8 {
-        let score = match &self.values {
-            Values::Hash(h) => {
-                let (x, y) = (h[a], h[b]);
+    fn graded(&self, (vx, a): (&Values, usize), (vy, b): (&Values, usize), else_level: u8) -> u8 {
+        let score = match (vx, vy) {
+            (Values::Hash(hx), Values::Hash(hy)) => {
+                let (x, y) = (hx[a], hy[b]);
                 return if x == 0 || y == 0 {
                     0
                 } else if x == y {
@@ -235,8 +255,8 @@ impl Comparison {
                     else_level
                 };
             }
-            Values::HashLists(h) => {
-                let (x, y) = (&h[a], &h[b]);
+            (Values::HashLists(hx), Values::HashLists(hy)) => {
+                let (x, y) = (&hx[a], &hy[b]);
                 return if x.is_empty() || y.is_empty() {
                     0
                 } else if x.iter().any(|v| y.binary_search(v).is_ok()) {
@@ -245,8 +265,8 @@ impl Comparison {
                     else_level
                 };
             }
-            Values::Chars(c) => {
-                let (Some(x), Some(y)) = (&c[a], &c[b]) else { return 0 };
+            (Values::Chars(cx), Values::Chars(cy)) => {
+                let (Some(x), Some(y)) = (&cx[a], &cy[b]) else { return 0 };
                 match self.method {
                     Method::JaroWinkler => jaro_winkler::similarity(x.iter().copied(), y.iter().copied()),
                     _ => {
@@ -260,14 +280,16 @@ impl Comparison {
                     }
                 }
             }
-            Values::Tokens(t) => {
-                let (Some(x), Some(y)) = (&t[a], &t[b]) else { return 0 };
+            (Values::Tokens(tx), Values::Tokens(ty)) => {
+                let (Some(x), Some(y)) = (&tx[a], &ty[b]) else { return 0 };
                 jaccard(x, y)
             }
-            Values::Number(n) => {
-                let (Some(x), Some(y)) = (n[a], n[b]) else { return 0 };
+            (Values::Number(nx), Values::Number(ny)) => {
+                let (Some(x), Some(y)) = (nx[a], ny[b]) else { return 0 };
                 (x - y).abs()
             }
+            // Two columns of one comparison are read alike; this cannot happen.
+            _ => return else_level,
         };
         let hit = if self.method.similarity() {
             self.thresholds.iter().position(|&l| score >= l)

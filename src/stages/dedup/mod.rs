@@ -110,6 +110,11 @@ pub struct CompareConfig {
     /// 中新 and 中新网络科技).
     #[serde(default)]
     pub contains: bool,
+    /// Another column to compare the pair both ways: `given_name` with `swap_with:
+    /// surname` agrees with a record whose given name and surname were swapped (give
+    /// the surname comparison `swap_with: given_name` too).
+    #[serde(default)]
+    pub swap_with: Option<String>,
     /// Fixed match weights (log2 m/u) per level, closest first and `else` last, instead of training.
     #[serde(default)]
     pub weights: Option<Vec<f64>>,
@@ -218,6 +223,7 @@ impl DedupConfig {
         out.extend(self.source.clone());
         out.extend(self.exact_keys.iter().cloned());
         out.extend(self.compare.iter().map(|(n, c)| c.column.clone().unwrap_or_else(|| n.clone())));
+        out.extend(self.compare.values().filter_map(|c| c.swap_with.clone()));
         out.extend(self.show.iter().cloned());
         out.extend(self.keep_apart.iter().flatten().cloned());
         if let Ok(s) = self.survivorship() {

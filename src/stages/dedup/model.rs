@@ -376,8 +376,11 @@ fn with_pseudo_counts(counts: &[f64]) -> Vec<f64> {
 }
 
 /// Pseudo-pairs drawn from the random-pair u into each rule's u: a rule with few
-/// non-matches keeps the random-pair values, one with thousands learns its own.
-const U_SHRINK: f64 = 100.0;
+/// non-matches keeps the random-pair values, one with many thousands learns its own.
+/// At 100, a rule of mostly matches (a shared phone) fitted its own u to the few
+/// matches EM scored low (names with a typo), and then refused them: on 20,000
+/// customers of `--noise hard`, recall 0.958–0.965 at 100 and 0.985–0.987 at 1,000.
+const U_SHRINK: f64 = 1000.0;
 
 /// Trains m, the rules' priors and their u: first with one u for all rules, then per rule.
 pub fn fit(model: &mut Model, patterns: &[(u8, Vec<u8>, u64)], max_iterations: usize) {

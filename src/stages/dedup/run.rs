@@ -288,6 +288,10 @@ fn comparisons(config: &DedupConfig, records: &DataFrame, order: &[IdxSize]) -> 
             let column = records.column(c.column.as_deref().unwrap_or(name))?.take(&order)?;
             let mut comparison = Comparison::new(name, &column, c.method, c.thresholds(), c.tf_adjust)?;
             comparison.contains = c.contains;
+            if let Some(other) = &c.swap_with {
+                let other = records.column(other)?.take(&order)?;
+                comparison.swap = Some(Comparison::new(name, &other, c.method, c.thresholds(), false)?.values);
+            }
             Ok(comparison)
         })
         .collect()

@@ -93,6 +93,23 @@ fn an_abbreviation_contained_in_a_full_name_has_a_level_of_its_own() {
 }
 
 #[test]
+fn swapped_given_name_and_surname_agree_when_compared_both_ways() {
+    let given = Column::new("given_name".into(), ["danny", "stephenson", "danny", "smith"]);
+    let surname = Column::new("surname".into(), ["stephenson", "danny", "smith", "danny"]);
+    let compare = |own: &Column, other: &Column| {
+        let mut c = Comparison::new("c", own, Method::JaroWinkler, vec![1.0, 0.9], false).unwrap();
+        c.swap = Some(Comparison::new("c", other, Method::JaroWinkler, vec![1.0, 0.9], false).unwrap().values);
+        c
+    };
+    let (g, s) = (compare(&given, &surname), compare(&surname, &given));
+    assert_eq!((g.level(0, 1), s.level(0, 1)), (1, 1), "danny stephenson = stephenson danny");
+    // Crossing one column alone is no swap: danny/stephenson and smith/danny share only
+    // danny, on the given name of one and the surname of the other.
+    assert_eq!((g.level(0, 3), s.level(0, 3)), (3, 3));
+    assert_eq!((g.level(0, 2), s.level(0, 2)), (1, 3), "straight, the given names agree");
+}
+
+#[test]
 fn cjk_text_is_tokenized_into_character_pairs() {
     let a = tokens("北京市朝阳区建国路1号");
     let b = tokens("北京市 朝阳区建国路2号");
