@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use super::world::{CITIES, Company, LEGAL_FORMS};
 
 /// Pinyin of the brand characters the world draws from.
-const BRAND_PINYIN: [(char, &str); 40] = [
+const BRAND_PINYIN: [(char, &str); 80] = [
     ('华', "Hua"),
     ('信', "Xin"),
     ('达', "Da"),
@@ -50,6 +50,46 @@ const BRAND_PINYIN: [(char, &str); 40] = [
     ('丰', "Feng"),
     ('卓', "Zhuo"),
     ('凯', "Kai"),
+    ('光', "Guang"),
+    ('明', "Ming"),
+    ('东', "Dong"),
+    ('方', "Fang"),
+    ('大', "Da"),
+    ('立', "Li"),
+    ('伟', "Wei"),
+    ('腾', "Teng"),
+    ('飞', "Fei"),
+    ('龙', "Long"),
+    ('利', "Li"),
+    ('富', "Fu"),
+    ('贵', "Gui"),
+    ('荣', "Rong"),
+    ('昌', "Chang"),
+    ('隆', "Long"),
+    ('顺', "Shun"),
+    ('发', "Fa"),
+    ('万', "Wan"),
+    ('宝', "Bao"),
+    ('康', "Kang"),
+    ('健', "Jian"),
+    ('力', "Li"),
+    ('群', "Qun"),
+    ('英', "Ying"),
+    ('俊', "Jun"),
+    ('杰', "Jie"),
+    ('邦', "Bang"),
+    ('国', "Guo"),
+    ('正', "Zheng"),
+    ('合', "He"),
+    ('益', "Yi"),
+    ('同', "Tong"),
+    ('振', "Zhen"),
+    ('浩', "Hao"),
+    ('宇', "Yu"),
+    ('百', "Bai"),
+    ('峰', "Feng"),
+    ('森', "Sen"),
+    ('晨', "Chen"),
 ];
 
 /// The other brand characters that read like `c` (信, 鑫 and 新 are all XIN).
@@ -209,5 +249,20 @@ pub fn phone_habit(rng: &mut impl Rng, phone: &str, contact: &str, other: &str) 
         20..=34 => Some(format!("{}会计 {phone}", contact.chars().next().unwrap_or('王'))),
         35..=49 => Some(format!("{phone} / {other}")),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::world::BRAND_CHARS;
+
+    #[test]
+    fn every_brand_character_has_its_pinyin_and_homophones_read_alike() {
+        for c in BRAND_CHARS.iter().flat_map(|b| b.chars()) {
+            assert!(BRAND_PINYIN.iter().any(|(b, _)| *b == c), "{c} has no pinyin");
+        }
+        assert_eq!(homophones('信'), ['鑫', '新']);
+        assert!(homophones('卓').is_empty());
     }
 }
