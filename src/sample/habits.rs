@@ -244,6 +244,12 @@ pub fn address_habit(rng: &mut impl Rng, address: &str, city: usize) -> Option<S
 
 /// A phone cell as people fill it: with the contact's name, or with a second number.
 pub fn phone_habit(rng: &mut impl Rng, phone: &str, contact: &str, other: &str) -> Option<String> {
+    // A landline written as the local number, the area code left to the reader.
+    if let Some((_, local)) = phone.split_once('-')
+        && rng.random_bool(0.25)
+    {
+        return Some(local.to_string());
+    }
     match rng.random_range(0..1000) {
         0..=19 => Some(format!("{phone}（{contact}）")),
         20..=34 => Some(format!("{}会计 {phone}", contact.chars().next().unwrap_or('王'))),

@@ -61,6 +61,10 @@ pub struct ColumnConfig {
     /// `phone`: the region of numbers written without a country code (ISO 3166, e.g. CN).
     #[serde(default)]
     pub default_region: Option<Spanned<String>>,
+    /// `phone`: the column holding the record's address (or city), whose city gives a
+    /// local landline number (26543210) its area code.
+    #[serde(default)]
+    pub area_code_from: Option<Spanned<String>>,
     /// `money`: decimals kept (default 2); more decimals in a value make it invalid.
     #[serde(default)]
     pub scale: Option<Spanned<usize>>,
@@ -79,7 +83,9 @@ pub enum OnInvalid {
     /// The value becomes null and a boolean `<column>_invalid` says so.
     #[default]
     NullAndFlag,
-    /// The raw value stays (text normalizers only); it is still counted as failed.
+    /// The raw value stays (text normalizers only), flagged in `<column>_invalid`; it
+    /// is still counted as failed. For a phone the metadata calls unallocated (a new
+    /// foreign number range), this keeps the number as written.
     Keep,
 }
 
@@ -115,6 +121,11 @@ impl ColumnConfig {
                     doc.at(&region.referenced, format!("'{}' is not an ISO 3166 region code like CN", region.value)),
                 );
             }
+        }
+        if let Some(area) = &self.area_code_from
+            && kind != Kind::Phone
+        {
+            diags.push(doc.at(&area.referenced, format!("column '{column}': area_code_from applies to phone only")));
         }
         if let Some(scale) = &self.scale {
             if kind != Kind::Money {
@@ -209,6 +220,12 @@ impl Stage for Clean {
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
         let mut read: Vec<(String, Option<serde_saphyr::Location>)> =
             self.columns.iter().map(|(n, c)| (n.clone(), Some(c.normalize.referenced))).collect();
+        read.extend(
+            self.columns
+                .values()
+                .filter_map(|c| c.area_code_from.as_ref())
+                .map(|a| (a.value.clone(), Some(a.referenced))),
+        );
         for (_, _, fx) in self.conversions() {
             read.extend([fx.on.clone(), fx.currency.clone()].map(|c| (c, None)));
         }

@@ -24,8 +24,10 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
     let (_, lf) = inputs.next().expect("the input table comes first");
     let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
-    let structs =
-        config.columns.iter().map(|(c, cc)| normalized(col(c.as_str()), cc.normalizer()).alias(struct_name(c)));
+    let structs = config.columns.iter().map(|(c, cc)| {
+        let near = cc.area_code_from.as_ref().map(|a| col(a.value.as_str()));
+        normalized(col(c.as_str()), near, cc.normalizer()).alias(struct_name(c))
+    });
     let mut lf = lf.with_columns(raws.chain(structs).collect::<Vec<_>>());
 
     let mut columns = Vec::new();
@@ -47,7 +49,8 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
         if cc.keep_original {
             columns.push(col(raw_name(name)).alias(format!("{name}_original")));
         }
-        if cc.on_invalid == OnInvalid::NullAndFlag {
+        // A kept value is flagged too: it is still not a cleaned value.
+        if cc.on_invalid != OnInvalid::Reject {
             columns.push(failed.alias(format!("{name}_invalid")));
         }
         columns.push(field("error").alias(error_name(name)));
@@ -60,13 +63,22 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
     Ok(lf)
 }
 
-/// A column normalized value by value, in parallel, as a struct of
-/// `value`, one field per extra, and `error`.
-fn normalized(e: Expr, n: Normalizer) -> Expr {
-    e.cast(DataType::String).map(
-        move |c| normalize_column(&c, n).map(Column::from),
-        move |_, f| Ok(Field::new(f.name().clone(), struct_dtype(n))),
-    )
+/// A column normalized value by value, in parallel, as a struct of `value`, one
+/// field per extra, and `error`; `near` is another column the normalizer reads.
+fn normalized(e: Expr, near: Option<Expr>, n: Normalizer) -> Expr {
+    let output = move |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), struct_dtype(n)));
+    match near {
+        None => e.cast(DataType::String).map(move |c| normalize_column(&c, None, n).map(Column::from), output),
+        Some(near) => as_struct(vec![e.cast(DataType::String).alias("v"), near.cast(DataType::String).alias("near")])
+            .map(
+                move |c| {
+                    let fields = c.struct_()?.fields_as_series();
+                    let values = fields[0].clone().with_name(c.name().clone()).into_column();
+                    normalize_column(&values, Some(&fields[1].clone().into_column()), n).map(Column::from)
+                },
+                output,
+            ),
+    }
 }
 
 fn struct_dtype(n: Normalizer) -> DataType {
@@ -76,9 +88,14 @@ fn struct_dtype(n: Normalizer) -> DataType {
     DataType::Struct(fields)
 }
 
-fn normalize_column(c: &Column, n: Normalizer) -> PolarsResult<Series> {
+fn normalize_column(c: &Column, near: Option<&Column>, n: Normalizer) -> PolarsResult<Series> {
     let values: Vec<Option<&str>> = c.str()?.iter().collect();
-    let outcomes: Vec<Option<Outcome>> = values.par_iter().with_min_len(1024).map(|v| v.map(|s| n.apply(s))).collect();
+    let near: Vec<Option<&str>> = match near {
+        Some(near) => near.str()?.iter().collect(),
+        None => vec![None; values.len()],
+    };
+    let outcomes: Vec<Option<Outcome>> =
+        values.par_iter().zip(&near).with_min_len(1024).map(|(v, near)| v.map(|s| n.apply_near(s, *near))).collect();
     let text = |name: &str, get: &dyn Fn(&Outcome) -> Option<&str>| {
         StringChunked::from_iter_options(name.into(), outcomes.iter().map(|o| o.as_ref().and_then(get))).into_series()
     };

@@ -52,8 +52,9 @@ pub enum Kind {
     CompanyName,
     PersonName,
     /// E.164, plus `_type`, `_ext`, `_all` (every number in the cell, a list) and
-    /// `_contact` (a name written beside the number); `default_region` for numbers
-    /// without a country code.
+    /// `_contact` (a name written beside the number), `_area` (an area code taken from
+    /// `area_code_from`, the record's address); `default_region` for numbers without a
+    /// country code.
     Phone,
     Email,
     /// 统一社会信用代码 checked, or a legacy taxpayer id; plus `_kind` and `_key`.
@@ -110,7 +111,7 @@ impl Normalizer {
     pub fn extras(&self) -> &'static [&'static str] {
         match self {
             Normalizer::CompanyName => &["key", "branch", "place", "roman"],
-            Normalizer::Phone(_) => &["type", "ext", "all", "contact"],
+            Normalizer::Phone(_) => &["type", "ext", "all", "contact", "area"],
             Normalizer::Uscc => &["kind", "key"],
             Normalizer::CnAddress => &["province", "city", "district", "division", "street"],
             _ => &[],
@@ -132,6 +133,12 @@ impl Normalizer {
     }
 
     pub fn apply(&self, raw: &str) -> Outcome {
+        self.apply_near(raw, None)
+    }
+
+    /// [`Normalizer::apply`] with another value of the record that some normalizers
+    /// read: a phone's record address, for the area code of a local number.
+    pub fn apply_near(&self, raw: &str, near: Option<&str>) -> Outcome {
         match self {
             Normalizer::Text => {
                 let v = text::fold(raw);
@@ -139,7 +146,7 @@ impl Normalizer {
             }
             Normalizer::CompanyName => company::company_name(raw),
             Normalizer::PersonName => person::person_name(raw),
-            Normalizer::Phone(region) => phone::phone(raw, *region),
+            Normalizer::Phone(region) => phone::phone(raw, *region, near),
             Normalizer::Email => email::email(raw),
             Normalizer::Uscc => ids::uscc(raw),
             Normalizer::ResidentId => ids::resident_id(raw),

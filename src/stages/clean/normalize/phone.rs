@@ -4,7 +4,8 @@
 //! Full-width digits are folded first; letters are refused (libphonenumber would read
 //! them as keypad digits); an extension (`转801`, `ext. 801`, `-801` after a landline)
 //! is split off; a cell may hold several numbers (all kept, in `_all`, the first valid
-//! one is the value) and the name of the person to call (kept in `_contact`).
+//! one is the value) and the name of the person to call (kept in `_contact`). With the
+//! record's address, a local landline number gets its city's area code (`_area`).
 
 use std::sync::LazyLock;
 
@@ -16,13 +17,24 @@ use super::{
     text::{fold, is_cjk},
 };
 
-pub fn phone(raw: &str, region: Id) -> Outcome {
+/// A phone cell of a record at `address` (an address or a city, if known): a Chinese
+/// landline written without its area code (26543210) takes the area code of the
+/// address's city, reported in the extra `area`, when the number is then valid.
+pub fn phone(raw: &str, region: Id, address: Option<&str>) -> Outcome {
     let (numbers, contact) = split_contact(&fold(raw));
+    let area = address.filter(|_| region == Id::CN).and_then(area_code);
+    let mut inferred = None;
     let mut found: Vec<(String, String, Option<String>)> = Vec::new();
     let mut first_error = None;
     for part in numbers.split(['/', ';', '；', ',', '，', '、', '|', '或']).map(str::trim).filter(|p| !p.is_empty())
     {
-        match one(part, region) {
+        let mut local = || {
+            let area = area?;
+            let number = one(&format!("{area}-{part}"), region).ok()?;
+            inferred.get_or_insert(area);
+            Some(number)
+        };
+        match one(part, region).or_else(|e| if is_local(part) { local().ok_or(e) } else { Err(e) }) {
             Ok(number) if !found.iter().any(|f| f.0 == number.0) => found.push(number),
             Ok(_) => {}
             Err(e) => {
@@ -35,7 +47,26 @@ pub fn phone(raw: &str, region: Id) -> Outcome {
         return Outcome::invalid(first_error.unwrap_or(if words { "letters" } else { "too_short" }));
     };
     let all = found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(";");
-    Outcome::value(e164).with([Some(kind), ext, Some(all), contact])
+    Outcome::value(e164).with([Some(kind), ext, Some(all), contact, inferred.map(String::from)])
+}
+
+/// Seven or eight digits starting 2–8 (an extension aside): a landline's local number.
+fn is_local(part: &str) -> bool {
+    let (number, _) = split_extension(part);
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    number.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-'))
+        && matches!(digits.len(), 7 | 8)
+        && matches!(digits.as_bytes()[0], b'2'..=b'8')
+}
+
+/// The landline area code of the city an address (or a city's name) is in, from
+/// `data/cn_area_codes.csv`: the provincial capitals and the larger cities.
+fn area_code(address: &str) -> Option<&'static str> {
+    static CODES: LazyLock<rustc_hash::FxHashMap<&'static str, &'static str>> = LazyLock::new(|| {
+        include_str!("../../../../data/cn_area_codes.csv").lines().skip(1).filter_map(|l| l.split_once(',')).collect()
+    });
+    let city = super::address::cn_address(address).extras.get(1).cloned().flatten()?;
+    CODES.get(city.as_str()).copied()
 }
 
 /// `18804792943（张会计）`, `马会计 +852 2123 4567` → the numbers, and the person named
@@ -230,7 +261,7 @@ mod tests {
     use super::*;
 
     fn cn(raw: &str) -> Outcome {
-        phone(raw, Id::CN)
+        phone(raw, Id::CN, None)
     }
 
     #[test]
@@ -316,9 +347,23 @@ mod tests {
     }
 
     #[test]
+    fn a_local_number_takes_the_area_code_of_the_records_city() {
+        let near = |raw: &str, address: &str| phone(raw, Id::CN, Some(address));
+        let out = near("26543210", "广东省深圳市南山区科技路1号");
+        assert_eq!(out.value.as_deref(), Some("+8675526543210"));
+        assert_eq!(out.extras[4].as_deref(), Some("0755"), "and says so");
+        assert_eq!(near("8765-4321", "北京").value.as_deref(), Some("+861087654321"));
+        assert_eq!(near("26543210", "").error, Some("not_a_valid_number"), "no city, no guess");
+        assert_eq!(near("26543210", "新华路1号").error, Some("not_a_valid_number"));
+        let mobile = near("13800138000", "深圳市");
+        assert_eq!((mobile.value.as_deref(), mobile.extras[4].as_deref()), (Some("+8613800138000"), None));
+        assert_eq!(cn("26543210").error, Some("not_a_valid_number"), "without an address it stays invalid");
+    }
+
+    #[test]
     fn other_regions_and_garbage() {
         assert_eq!(cn("+852 2123 4567").value.as_deref(), Some("+85221234567"), "Hong Kong is not +86");
-        assert_eq!(phone("212-555-0123", Id::US).value.as_deref(), Some("+12125550123"));
+        assert_eq!(phone("212-555-0123", Id::US, None).value.as_deref(), Some("+12125550123"));
         assert_eq!(cn("1380013800O").error, Some("letters"), "keypad letters are refused");
         assert_eq!(cn("12345678").error, Some("not_a_valid_number"));
         assert_eq!(cn("无").error, Some("letters"));
