@@ -72,7 +72,7 @@ pub struct TableRows {
 }
 
 enum NodeOutput {
-    Source(DataFrame, DataFrame, SourceRun, Option<Finding>),
+    Source(DataFrame, DataFrame, SourceRun, Vec<Finding>),
     Stage(StageOutput, StageRun),
 }
 
@@ -164,7 +164,9 @@ fn run_node(
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));
-            let gate = reject_gate(source.config.max_reject_rate.as_ref().map(|r| r.value), &run);
+            let mut gate: Vec<Finding> =
+                reject_gate(source.config.max_reject_rate.as_ref().map(|r| r.value), &run).into_iter().collect();
+            gate.extend(mostly_rejected(&run, &loaded.rejects));
             Ok(NodeOutput::Source(loaded.table, loaded.rejects, run, gate))
         }
         NodeId::Stage(i) => run_stage(plan, &plan.stages[i], tables, cx, progress, started),
@@ -226,6 +228,34 @@ fn conforms(names: &[String], declared: &[Schema], tables: &[DataFrame]) -> Pola
         }
     }
     Ok(())
+}
+
+/// Above this share of rows rejected, a source is reported even without a gate: an
+/// export whose rows are nearly all refused (a CRM's English categories against a
+/// Chinese `allowed:` list) is a broken mapping, not dirty data.
+const MOSTLY_REJECTED: f64 = 0.5;
+
+/// A warning finding when most of a source's rows were rejected, naming the main reason.
+fn mostly_rejected(run: &SourceRun, rejects: &DataFrame) -> Option<Finding> {
+    let (read, rejected) = (run.stats.rows_read, run.stats.rows_rejected);
+    if read == 0 || (rejected as f64) <= MOSTLY_REJECTED * read as f64 {
+        return None;
+    }
+    let reasons = rejects.column("reason").ok()?.str().ok()?.clone();
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    reasons.iter().flatten().for_each(|r| *counts.entry(r).or_default() += 1);
+    let (top, n) = counts.into_iter().max_by_key(|(r, n)| (*n, std::cmp::Reverse(*r)))?;
+    let hint = match top {
+        "not_allowed" => {
+            "; if the source writes other words for the allowed values, map them with the column's `values:`"
+        }
+        _ => "",
+    };
+    let message = format!(
+        "{rejected} of {read} rows rejected ({:.0}%), most for {top} ({n}){hint}; set max_reject_rate to stop such runs",
+        rejected as f64 / read as f64 * 100.0
+    );
+    Some(Finding { origin: run.name.clone(), ..Finding::new(Severity::Warn, "mostly_rejected", message) })
 }
 
 /// The `max_reject_rate` gate of a source: an error finding when more rows were rejected.

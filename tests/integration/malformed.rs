@@ -164,3 +164,33 @@ fn values_from_another_system_are_translated_before_they_are_checked() {
     assert_eq!(rejects.column("reason").unwrap().str().unwrap().get(0), Some("not_allowed"));
     assert_eq!(rejects.column("value").unwrap().str().unwrap().get(0), Some("Supplier"));
 }
+
+/// A source whose rows are nearly all refused is a warning in the summary and the
+/// manifest, naming the main reason; `max_reject_rate` turns it into a stop.
+#[test]
+fn a_source_almost_all_rejected_is_a_warning_and_a_gate_stops_it() {
+    let p = Project::new();
+    p.write(
+        "schemas/strict.yaml",
+        "name: strict\ncolumns:\n  - { name: customer_id, type: string, aliases: [客户编码] }\n  - { name: category, type: string, allowed: [成单客户, 潜在客户], aliases: [客户分类] }\n",
+    );
+    p.write("data/c.csv", "客户编码,客户分类\nC1,Customer\nC2,Prospect\nC3,Customer\nC4,成单客户\n");
+    let pipeline = |extra: &str| {
+        format!(
+            "name: p\nsources:\n  crm:\n    path: ../data/c.csv\n    schema: ../schemas/strict.yaml\n{extra}outputs: [crm]\n"
+        )
+    };
+    p.write("pipelines/p.yaml", pipeline(""));
+    let out = tally(&["run", p.path("pipelines/p.yaml").to_str().unwrap(), "--out", p.path("runs").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(printed.contains("3 of 4 rows rejected (75%), most for not_allowed (3)"), "{printed}");
+    assert!(printed.contains("values:"), "the warning says how to map the words: {printed}");
+    let manifest = p.manifest("p");
+    let finding = &manifest["findings"][0];
+    assert_eq!((finding["code"].as_str(), finding["severity"].as_str()), (Some("mostly_rejected"), Some("warn")));
+
+    p.write("pipelines/gated.yaml", pipeline("    max_reject_rate: 0.5\n").replace("name: p", "name: gated"));
+    let out = p.run("pipelines/gated.yaml");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
