@@ -20,6 +20,10 @@ pub enum Decision {
     CannotLink,
     /// Linked, then dropped to keep a cannot-link pair elsewhere in its cluster apart.
     Split,
+    /// A reviewer said these are the same customer: linked outright.
+    ReviewedSame,
+    /// A reviewer said these are two customers: kept apart.
+    ReviewedDifferent,
 }
 
 impl Decision {
@@ -31,6 +35,8 @@ impl Decision {
             Decision::ExactKey => "exact_key",
             Decision::CannotLink => "cannot_link",
             Decision::Split => "split",
+            Decision::ReviewedSame => "reviewed_same",
+            Decision::ReviewedDifferent => "reviewed_different",
         }
     }
 }

@@ -14,6 +14,7 @@ mod compare;
 mod explain;
 mod golden;
 mod model;
+mod reviewed;
 mod run;
 mod schema;
 
@@ -86,6 +87,10 @@ pub struct DedupConfig {
     /// Extra columns shown for both records in the pairs and review tables.
     #[serde(default)]
     pub show: Vec<String>,
+    /// A table of reviewed decisions: the review queue of an earlier run with its
+    /// `verdict` filled in (same/different, 是/否), keyed by both records' (source, id).
+    #[serde(default)]
+    pub reviewed: Option<String>,
 }
 
 fn default_max_block_size() -> usize {
@@ -246,6 +251,16 @@ pub struct Dedup {
     save_model: Option<PathBuf>,
 }
 
+impl Dedup {
+    /// The records' inputs, and the reviewed decisions if the stage reads them.
+    fn split_reviewed<'a, T>(&self, inputs: &'a [T]) -> (&'a [T], Option<&'a T>) {
+        match self.config.reviewed {
+            Some(_) => (&inputs[..inputs.len() - 1], inputs.last()),
+            None => (inputs, None),
+        }
+    }
+}
+
 /// Where `save_model:` may write: a `.json` file in an existing folder, replacing
 /// nothing but a model tally wrote, so that a typo cannot overwrite the data or the
 /// pipeline itself.
@@ -292,6 +307,8 @@ impl DedupConfig {
             (None, Some(l), Some(r)) => vec![Input::rows(l), Input::rows(r)],
             _ => Vec::new(),
         };
+        // Reviewed decisions come last: they are read, not resolved.
+        let inputs = inputs.into_iter().chain(self.reviewed.as_deref().map(Input::lookup)).collect();
         let model = self.model.as_ref().map(|p| (cx.path(&p.value), p.referenced));
         if let Some((path, at)) = &model
             && !path.is_file()
@@ -380,6 +397,7 @@ impl Stage for Dedup {
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        let (inputs, decisions) = self.split_reviewed(inputs);
         let records = schema::records(inputs)?;
         let mut columns = self.config.referenced_columns();
         columns.extend(self.rules.iter().flat_map(|r| r.roots()));
@@ -391,6 +409,13 @@ impl Stage for Dedup {
             .flat_map(Sql::columns)
             .filter_map(|(n, at)| Some((n.strip_suffix("_l").or_else(|| n.strip_suffix("_r"))?.to_string(), at)));
         problems.extend(require(&records, sides));
+        if let (Some(decisions), Some(table)) = (decisions, &self.config.reviewed) {
+            let wanted = reviewed::columns(&self.config).into_iter().map(|c| (c, None));
+            problems.extend(require(decisions, wanted).into_iter().map(|mut p| {
+                p.message = format!("reviewed decisions '{table}': {}", p.message);
+                p
+            }));
+        }
         if !problems.is_empty() {
             return Err(problems);
         }

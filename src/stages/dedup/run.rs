@@ -15,6 +15,7 @@ use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
 use super::golden::{KEY, MASTER, ROW, SIZE, golden};
 use super::model::{self, ComparisonModel, Model, RuleModel, Training, probability};
+use super::reviewed::{self, Reviewed, Verdict};
 use super::{Dedup, DedupConfig, LINK_SOURCE};
 use crate::rejects::{self, Origin};
 use crate::stages::{Effect, Finding, Severity, Sql, StageOutput};
@@ -29,9 +30,10 @@ impl Phases {
     }
 }
 
-pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+pub fn run(dedup: &Dedup, mut inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     let config = &dedup.config;
     let mut phases = Phases(Vec::new(), Instant::now());
+    let decisions_table = config.reviewed.as_ref().and_then(|_| inputs.pop());
     let all = records(config, inputs)?;
     // Every column the config names must exist; Polars' error names the missing one.
     for column in config.referenced_columns() {
@@ -47,6 +49,10 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
         None => None,
     };
     let source = config.source_column();
+    let reviewed = match &decisions_table {
+        Some(table) => reviewed::read(config, &records, table)?,
+        None => Reviewed::none(),
+    };
     phases.done("prepare");
 
     let rules = &dedup.rules;
@@ -95,8 +101,16 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
     // The pairs by input row, for everything that reads the records table.
     let input_rows = |side: &[u32]| side.par_iter().map(|&p| found.order[p as usize]).collect::<Vec<_>>();
     let (left_rows, right_rows) = (input_rows(&found.left), input_rows(&found.right));
-    let clustering =
-        clusters(config, &dedup.cannot_link, &records, (&left_rows, &right_rows), &weights, &mut decisions)?;
+    let mut review_report = reviewed.report.clone();
+    review_report.applied_to_candidates = apply_reviewed(&reviewed, (&left_rows, &right_rows), &mut decisions);
+    review_report.applied_beyond_candidates = reviewed.pairs.len() - review_report.applied_to_candidates;
+    let clustering = clusters(
+        (config, &dedup.cannot_link, &reviewed),
+        &records,
+        (&left_rows, &right_rows),
+        &weights,
+        &mut decisions,
+    )?;
     let clustered = with_master_ids(&records, &clustering.labels, &config.id, source)?;
     phases.done("clustering");
 
@@ -141,6 +155,7 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
             "split": count(Decision::Split),
         },
         "blocks_skipped": found.skipped,
+        "reviewed": config.reviewed.as_ref().map(|_| &review_report),
         "components_unchecked": clustering.unchecked_components,
         "model": {
             // Each rule's u is in the model file and sheet; the manifest keeps the summary.
@@ -162,6 +177,14 @@ pub fn run(dedup: &Dedup, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
             config.max_block_size
         );
         findings.push(Finding::new(Severity::Warn, "blocks_skipped", message));
+    }
+    if review_report.stale + review_report.unreadable > 0 {
+        let message = format!(
+            "of {} reviewed decisions, {} name a record this run does not have and {} have a verdict that is \
+             neither same nor different (是/否); they were not applied",
+            review_report.rows, review_report.stale, review_report.unreadable
+        );
+        findings.push(Finding::new(Severity::Warn, "reviewed_not_applied", message));
     }
     let trained = dedup.model.is_none() && model.comparisons.iter().any(|c| c.fixed_weights.is_none());
     if trained && !model.training.converged {
@@ -200,17 +223,32 @@ fn decide(config: &DedupConfig, rules: &[u8], weights: &[f64]) -> Vec<Decision> 
         .collect()
 }
 
-/// Clusters the linked pairs under the cannot-link rules, and marks in `decisions` the
-/// links and reviews those rules refused.
+/// Marks candidate pairs a reviewer decided; returns how many were decided.
+fn apply_reviewed(reviewed: &Reviewed, (left, right): (&[u32], &[u32]), decisions: &mut [Decision]) -> usize {
+    let mut applied = 0;
+    for (i, decision) in decisions.iter_mut().enumerate() {
+        if let Some(verdict) = reviewed.get(left[i], right[i]) {
+            applied += 1;
+            *decision = match verdict {
+                Verdict::Same => Decision::ReviewedSame,
+                Verdict::Different => Decision::ReviewedDifferent,
+            };
+        }
+    }
+    applied
+}
+
+/// Clusters the linked pairs under the cannot-link rules and the reviewers' "different"
+/// verdicts, and marks in `decisions` the links and reviews those refused. Pairs a
+/// reviewer called "same" link outright, candidates or not.
 fn clusters(
-    config: &DedupConfig,
-    cannot_link: &[Sql],
+    (config, cannot_link, reviewed): (&DedupConfig, &[Sql], &Reviewed),
     records: &DataFrame,
     (left, right): (&[u32], &[u32]),
     weights: &[f64],
     decisions: &mut [Decision],
 ) -> PolarsResult<Clustering> {
-    let forbid = Forbidden::new(config, cannot_link, records)?;
+    let forbid = Forbidden::new(config, cannot_link, records, reviewed)?;
     let review: Vec<usize> = (0..decisions.len()).filter(|&i| decisions[i] == Decision::Review).collect();
     let pick = |side: &[u32], of: &[usize]| of.iter().map(|&i| side[i]).collect::<Vec<_>>();
     let barred = forbid.check(&pick(left, &review), &pick(right, &review))?;
@@ -219,10 +257,24 @@ fn clusters(
             decisions[i] = Decision::CannotLink;
         }
     }
-    let linked: Vec<usize> =
-        (0..decisions.len()).filter(|&i| matches!(decisions[i], Decision::Link | Decision::ExactKey)).collect();
-    let links: Vec<(u32, u32, f64)> = linked.iter().map(|&i| (left[i], right[i], weights[i])).collect();
+    let linked: Vec<usize> = (0..decisions.len())
+        .filter(|&i| matches!(decisions[i], Decision::Link | Decision::ExactKey | Decision::ReviewedSame))
+        .collect();
+    // A reviewer's "same" is the strongest link there is.
+    let strength = |i: usize| if decisions[i] == Decision::ReviewedSame { f64::MAX } else { weights[i] };
+    let mut links: Vec<(u32, u32, f64)> = linked.iter().map(|&i| (left[i], right[i], strength(i))).collect();
+    let candidates: rustc_hash::FxHashSet<(u32, u32)> =
+        left.iter().zip(right).map(|(&a, &b)| (a.min(b), a.max(b))).collect();
+    let mut beyond: Vec<(u32, u32, f64)> = reviewed
+        .pairs
+        .iter()
+        .filter(|(pair, v)| **v == Verdict::Same && !candidates.contains(pair))
+        .map(|(&(a, b), _)| (a, b, f64::MAX))
+        .collect();
+    beyond.sort_by_key(|&(a, b, _)| (a, b));
+    links.extend(beyond);
     let clustering = cluster(records.height(), &links, |a, b| forbid.check(a, b))?;
+    // Fates past the candidates' links are the reviewers' own pairs: nothing to mark.
     for (&i, fate) in linked.iter().zip(&clustering.fates) {
         match fate {
             LinkFate::Kept => {}
@@ -367,10 +419,18 @@ struct Forbidden<'a> {
     records: &'a DataFrame,
     predicate: Option<Expr>,
     columns: Vec<String>,
+    /// Pairs of input rows a reviewer decided, smaller row first: "different" is
+    /// forbidden whatever the rules say, "same" is allowed whatever they say.
+    reviewed: &'a Reviewed,
 }
 
 impl<'a> Forbidden<'a> {
-    fn new(config: &DedupConfig, cannot_link: &[Sql], records: &'a DataFrame) -> PolarsResult<Forbidden<'a>> {
+    fn new(
+        config: &DedupConfig,
+        cannot_link: &[Sql],
+        records: &'a DataFrame,
+        reviewed: &'a Reviewed,
+    ) -> PolarsResult<Forbidden<'a>> {
         let keep_apart: Vec<String> = match &config.keep_apart {
             Some(columns) => columns.clone(),
             None => {
@@ -389,10 +449,23 @@ impl<'a> Forbidden<'a> {
             .collect();
         columns.sort();
         columns.dedup();
-        Ok(Forbidden { records, predicate: predicates.into_iter().reduce(Expr::or), columns })
+        Ok(Forbidden { records, predicate: predicates.into_iter().reduce(Expr::or), columns, reviewed })
     }
 
     fn check(&self, left: &[u32], right: &[u32]) -> PolarsResult<Vec<bool>> {
+        let by_rules = self.check_rules(left, right)?;
+        Ok(by_rules
+            .into_iter()
+            .zip(left.iter().zip(right))
+            .map(|(bad, (&a, &b))| match self.reviewed.get(a, b) {
+                Some(Verdict::Same) => false,
+                Some(Verdict::Different) => true,
+                None => bad,
+            })
+            .collect())
+    }
+
+    fn check_rules(&self, left: &[u32], right: &[u32]) -> PolarsResult<Vec<bool>> {
         let Some(predicate) = &self.predicate else { return Ok(vec![false; left.len()]) };
         let idx = |side: &[u32]| IdxCa::from_vec("".into(), side.iter().map(|&r| r as IdxSize).collect());
         let (l, r) = (idx(left), idx(right));
