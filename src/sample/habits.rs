@@ -176,6 +176,15 @@ const FOREIGN_FORMS: [&str; 6] = ["Pte. Ltd.", "Pty Ltd", "Private Limited", "Gm
 
 /// The name a habit gives a company, if the habit applies to it.
 pub fn name_habit(rng: &mut impl Rng, c: &Company, crm: bool) -> Option<String> {
+    if c.individual {
+        // Registered as 长沙市岳麓区辉福烟酒商行, written with its district only or none.
+        let city = CITIES[c.city].name;
+        return match rng.random_range(0..3) {
+            0 => Some(format!("{city}市{}", c.name())),
+            1 => Some(format!("{}{}", c.brand, c.industry)),
+            _ => None,
+        };
+    }
     let chinese = !c.english && c.branch_of.is_none();
     let roll = rng.random_range(0..1000);
     match roll {

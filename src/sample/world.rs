@@ -140,6 +140,8 @@ const ROADS: [&str; 30] = [
     "友谊路",
     "幸福路",
 ];
+/// What individual businesses trade as: their name's last words.
+const TRADES: [&str; 8] = ["烟酒商行", "五金店", "便利店", "餐馆", "建材经营部", "批发部", "服装店", "水果店"];
 pub const CATEGORIES: [&str; 3] = ["成单客户", "潜在客户", "合作伙伴"];
 
 /// One real-world customer.
@@ -154,6 +156,8 @@ pub struct Company {
     /// `Some(parent entity)` for a branch (分公司), which is a customer of its own.
     pub branch_of: Option<usize>,
     pub english: bool,
+    /// An individual business (个体工商户): 岳麓区辉福烟酒商行.
+    pub individual: bool,
     pub uscc: String,
     pub phone: String,
     pub contact: String,
@@ -179,10 +183,11 @@ pub fn person(rng: &mut impl Rng) -> String {
     format!("{}{}", SURNAMES.choose(rng).unwrap(), GIVEN.choose(rng).unwrap())
 }
 
-/// A valid 统一社会信用代码: 91 + region + 9 random chars + GB 32100 check character.
-pub fn uscc(rng: &mut impl Rng, region: &str) -> String {
+/// A valid 统一社会信用代码: 91 (a company) or 92 (an individual business) + region +
+/// 9 random chars + GB 32100 check character.
+pub fn uscc(rng: &mut impl Rng, kind: &str, region: &str) -> String {
     const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut code: Vec<u8> = format!("91{region}").into_bytes();
+    let mut code: Vec<u8> = format!("{kind}{region}").into_bytes();
     for _ in 0..9 {
         let pool = if rng.random_bool(0.8) { &CHARSET[..10] } else { CHARSET };
         code.push(*pool.choose(rng).unwrap());
@@ -222,12 +227,21 @@ pub fn generate(rng: &mut impl RngCore, count: usize) -> Vec<Company> {
             .then(|| rng.random_range(0..entity))
             .filter(|&p| companies[p].branch_of.is_none() && !companies[p].english);
         let english = branch_parent.is_none() && rng.random_bool(0.07);
+        let individual = branch_parent.is_none() && !english && rng.random_bool(0.04);
+        let district = rng.random_range(0..2);
         let (place, brand, industry, form) = match branch_parent {
             Some(p) => {
                 let parent = &companies[p];
                 let parent_name = parent.name();
                 (parent_name, city_name.to_string(), String::new(), "分公司".to_string())
             }
+            // 个体工商户: registered under its district, with a trade and no legal form.
+            None if individual => (
+                districts[district].to_string(),
+                (0..2).map(|_| *BRAND_CHARS.choose(rng).unwrap()).collect(),
+                TRADES.choose(rng).unwrap().to_string(),
+                String::new(),
+            ),
             None if english => (
                 String::new(),
                 EN_BRANDS.choose(rng).unwrap().to_string(),
@@ -254,14 +268,15 @@ pub fn generate(rng: &mut impl RngCore, count: usize) -> Vec<Company> {
             form,
             branch_of: branch_parent,
             english,
-            uscc: uscc(rng, region),
+            individual,
+            uscc: uscc(rng, if individual { "92" } else { "91" }, region),
             phone: phone(rng, area),
             contact: person(rng),
             email: None,
             address: format!(
                 "{}{}{}{}号",
                 if province == city_name { format!("{province}市") } else { format!("{province}省{city_name}市") },
-                districts[rng.random_range(0..2)],
+                districts[district],
                 ROADS.choose(rng).unwrap(),
                 rng.random_range(1..999)
             ),

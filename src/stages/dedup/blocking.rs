@@ -63,12 +63,18 @@ impl Rule {
     }
 }
 
-/// A value and its one-deletion forms, distinct.
-fn deletions(value: &str) -> Vec<String> {
+/// A value and its one-deletion forms, distinct, as hashes of their characters.
+fn deletions(value: &str) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let hash = |chars: &mut dyn Iterator<Item = char>| {
+        let mut h = rustc_hash::FxHasher::default();
+        chars.for_each(|c| c.hash(&mut h));
+        h.finish()
+    };
     let chars: Vec<char> = value.chars().collect();
-    let mut out = vec![value.to_string()];
+    let mut out = vec![hash(&mut chars.iter().copied())];
     if chars.len() >= MIN_DELETION_LEN {
-        out.extend((0..chars.len()).map(|i| chars[..i].iter().chain(&chars[i + 1..]).collect::<String>()));
+        out.extend((0..chars.len()).map(|i| hash(&mut chars[..i].iter().chain(&chars[i + 1..]).copied())));
         out.sort_unstable();
         out.dedup();
     }
@@ -202,10 +208,24 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
         let column = keyed.column(name)?;
         let listed = match key {
             Key::Deletions(_) => {
+                // Forms are grouped by a 64-bit hash of their characters: millions of
+                // short strings group several times faster as numbers.
                 let values: Vec<Option<&str>> = column.str()?.iter().collect();
-                let forms: Vec<Option<Series>> =
-                    values.par_iter().map(|v| v.map(|v| Series::new("".into(), deletions(v)))).collect();
-                ListChunked::from_iter(forms).with_name(name.as_str().into()).into_column()
+                let forms: Vec<Option<Vec<u64>>> = values.par_iter().map(|v| v.map(deletions)).collect();
+                let total = forms.iter().flatten().map(Vec::len).sum();
+                let mut list = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
+                    name.as_str().into(),
+                    forms.len(),
+                    total,
+                    DataType::UInt64,
+                );
+                for f in &forms {
+                    match f {
+                        Some(f) => list.append_slice(f),
+                        None => list.append_null(),
+                    }
+                }
+                list.finish().into_column()
             }
             Key::Expr(_) if matches!(column.dtype(), DataType::List(_)) => {
                 column.cast(&DataType::List(Box::new(DataType::String)))?
@@ -219,18 +239,21 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
         lists.push(name.as_str());
     }
     let mut lf = keyed.lazy();
-    // A record is in each of its values' blocks, once; two list keys, in every
-    // combination of their values (exploded one after the other).
+    // A record is in each of its values' blocks; two list keys, in every combination of
+    // their values (exploded one after the other). A value listed twice puts a record
+    // in a block twice: `block_pairs` drops the pair of a record with itself.
     for list in &lists {
         lf = lf.explode(cols([*list]), ExplodeOptions { empty_as_null: false, keep_nulls: false });
     }
-    if !lists.is_empty() {
-        lf = lf.unique_stable(None, UniqueKeepStrategy::First);
-    }
     // A missing or blank key puts a record in no block: it says nothing about identity.
-    let present = names
+    let present = rule
+        .keys
         .iter()
-        .map(|n| col(n.as_str()).is_not_null().and(col(n.as_str()).str().len_bytes().gt(lit(0))))
+        .zip(&names)
+        .map(|(k, n)| match k {
+            Key::Deletions(_) => col(n.as_str()).is_not_null(),
+            Key::Expr(_) => col(n.as_str()).is_not_null().and(col(n.as_str()).str().len_bytes().gt(lit(0))),
+        })
         .reduce(Expr::and)
         .unwrap_or(lit(true));
     lf.filter(present)
@@ -246,7 +269,8 @@ fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBl
         .clone()
         .lazy()
         .select([
-            concat_str(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>(), " | ", false).alias("value"),
+            concat_str(names.iter().map(|n| col(n.as_str()).cast(DataType::String)).collect::<Vec<_>>(), " | ", false)
+                .alias("value"),
             col("__n"),
         ])
         .sort(["__n"], SortMultipleOptions::default().with_order_descending(true))
@@ -283,7 +307,7 @@ fn block_pairs(blocks: &DataFrame, place: &[IdxSize], link_split: Option<u32>) -
             let block = &rows[start..start + n];
             (0..n).flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
         })
-        .filter(|&(a, b)| link_split.is_none_or(|split| a < split && b >= split))
+        .filter(|&(a, b)| a != b && link_split.is_none_or(|split| a < split && b >= split))
         .map(|(a, b)| (u64::from(a) << 32) | u64::from(b))
         .collect())
 }

@@ -383,9 +383,22 @@ fn with_pseudo_counts(counts: &[f64]) -> Vec<f64> {
 const U_SHRINK: f64 = 1000.0;
 
 /// Trains m, the rules' priors and their u: first with one u for all rules, then per rule.
-pub fn fit(model: &mut Model, patterns: &[(u8, Vec<u8>, u64)], max_iterations: usize) {
+///
+/// m (what a match looks like) is learned from the rules that find no more pairs than
+/// there are records, since only those can be mostly matches. A rule of many times
+/// more pairs (names one typo apart in a city) is overwhelmingly non-matches, and its
+/// most common kind of non-match would otherwise pass for the match profile: at
+/// 1,000,000 customers such a rule found 23 million pairs and EM took "similar name,
+/// same city" for a match. Every rule's prior and u are then fitted with m held.
+pub fn fit(model: &mut Model, patterns: &[(u8, Vec<u8>, u64)], records: usize, max_iterations: usize) {
     model.training.patterns = patterns.len();
-    expectation_maximisation(model, patterns, Fit::Shared, max_iterations);
+    let narrow: Vec<bool> = model.rules.iter().map(|r| r.pairs <= records.max(1)).collect();
+    let shared: Vec<(u8, Vec<u8>, u64)> = if narrow.contains(&true) {
+        patterns.iter().filter(|(r, _, _)| narrow[*r as usize]).cloned().collect()
+    } else {
+        patterns.to_vec()
+    };
+    expectation_maximisation(model, &shared, Fit::Shared, max_iterations);
     expectation_maximisation(model, patterns, Fit::PerRule, max_iterations);
 }
 

@@ -410,7 +410,7 @@ fn train(
         rules: rule_models,
         training: Training { random_pairs, ..Default::default() },
     };
-    model::fit(&mut model, &patterns, t.max_iterations);
+    model::fit(&mut model, &patterns, records, t.max_iterations);
     model
 }
 

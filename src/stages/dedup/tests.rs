@@ -169,7 +169,7 @@ fn em_recovers_known_m_u_and_prior() {
     }];
     let mut model = Model { comparisons, rules, training: Training::default() };
     let rule_of_each = vec![0u8; pairs];
-    fit(&mut model, &patterns(&levels, &rule_of_each, 3), 500);
+    fit(&mut model, &patterns(&levels, &rule_of_each, 3), pairs, 500);
     assert!(model.training.converged);
     assert!((model.rules[0].prior - prior).abs() < 0.01, "prior {}", model.rules[0].prior);
     for (k, c) in model.comparisons.iter().enumerate() {
