@@ -21,7 +21,8 @@ use super::{
 /// landline written without its area code (26543210) takes the area code of the
 /// address's city, reported in the extra `area`, when the number is then valid.
 pub fn phone(raw: &str, region: Id, address: Option<&str>) -> Outcome {
-    let (numbers, contact) = split_contact(&fold(raw));
+    let folded = fold(raw);
+    let (numbers, contact) = split_contact(&folded);
     let area = address.filter(|_| region == Id::CN).and_then(area_code);
     let mut inferred = None;
     let mut found: Vec<(String, String, Option<String>)> = Vec::new();
@@ -71,7 +72,11 @@ fn area_code(address: &str) -> Option<&'static str> {
 
 /// `18804792943（张会计）`, `马会计 +852 2123 4567` → the numbers, and the person named
 /// beside them. Chinese text outside an extension marker (转, 分机) is a name.
-fn split_contact(cell: &str) -> (String, Option<String>) {
+fn split_contact(cell: &str) -> (std::borrow::Cow<'_, str>, Option<String>) {
+    // Most cells hold a number alone.
+    if !cell.chars().any(is_cjk) {
+        return (std::borrow::Cow::Borrowed(cell), None);
+    }
     let mut numbers = String::with_capacity(cell.len());
     let mut name = String::new();
     let mut chars = cell.chars().peekable();
@@ -86,7 +91,7 @@ fn split_contact(cell: &str) -> (String, Option<String>) {
         }
     }
     let numbers = numbers.replace("()", " ");
-    ((numbers.trim().to_string()), (name.chars().count() >= 2).then_some(name))
+    (std::borrow::Cow::Owned(numbers.trim().to_string()), (name.chars().count() >= 2).then_some(name))
 }
 
 /// One number: (E.164, type, extension) or why it is not a number.

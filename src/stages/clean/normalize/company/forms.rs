@@ -63,26 +63,32 @@ pub fn cn_form_end(s: &str) -> Option<usize> {
 
 /// How many characters of legal form `s` ends with (0 if none), typos included.
 pub fn cn_form_len(s: &str) -> usize {
-    // Longest first, so a mistyped 有限公司 is found before the bare 公司 it ends with.
-    CN_FORMS
-        .iter()
-        .find_map(
-            |f| if s.ends_with(f) { Some(f.chars().count()) } else { f.contains("有限").then(|| mistyped(s, f))? },
-        )
-        .unwrap_or(0)
+    if let Some(f) = CN_FORMS.iter().find(|f| s.ends_with(*f)) {
+        // A mistyped longer form ending in a correct shorter one (有限功司 ends in 司,
+        // 有线公司 in 公司): the longer reading wins.
+        let longer =
+            CN_FORMS.iter().take_while(|l| *l != f).filter(|l| l.contains("有限")).find_map(|l| mistyped(s, l));
+        return longer.unwrap_or_else(|| f.chars().count());
+    }
+    CN_FORMS.iter().filter(|f| f.contains("有限")).find_map(|f| mistyped(s, f)).unwrap_or(0)
 }
 
 /// `s` ends with `form` but for one substituted character (not the first, since
 /// 有限公司 after a name's last word should not swallow it): the form's length.
 fn mistyped(s: &str, form: &str) -> Option<usize> {
     let n = form.chars().count();
-    let tail: Vec<char> = s.chars().rev().take(n).collect();
-    if tail.len() < n || s.chars().count() <= n {
-        return None;
+    let mut tail = s.chars().rev();
+    let mut differ = 0;
+    for f in form.chars().rev() {
+        let c = tail.next()?;
+        differ += usize::from(c != f);
+        if differ > 1 {
+            return None;
+        }
     }
-    let differ = form.chars().rev().zip(&tail).filter(|(a, b)| a != *b).count();
-    let first_same = form.chars().next() == tail.last().copied();
-    (differ == 1 && first_same).then_some(n)
+    // The form's first character typed right, and a name before it.
+    let first_same = s.chars().rev().nth(n - 1) == form.chars().next();
+    (differ == 1 && first_same && tail.next().is_some()).then_some(n)
 }
 
 /// `s` without a trailing legal form (Chinese, mistyped Chinese, or Latin words).

@@ -57,8 +57,7 @@ pub fn homophone(s: &str) -> Option<(usize, &'static str)> {
     let mut chars = s.char_indices();
     let (_, a) = chars.next()?;
     let (i, b) = chars.next()?;
-    let (pa, pb) = (a.to_pinyin()?, b.to_pinyin()?);
-    let code = ROMAN.get(&format!("{}{}", pa.plain(), pb.plain()).to_uppercase())?;
+    let code = *SOUNDS.get(&(a.to_pinyin()?.plain(), b.to_pinyin()?.plain()))?;
     let end = i + b.len_utf8();
     Some((if s[end..].starts_with(['省', '市']) { end + 3 } else { end }, code))
 }
@@ -103,6 +102,26 @@ static ROMAN: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
     out.insert("HONGKONG".into(), "810000");
     out.insert("MACAU".into(), "820000");
     out.insert("HARBIN".into(), "230100");
+    out
+});
+
+/// Two-character short names of provinces and cities by their characters' readings
+/// (every reading), looked up without building a string: a name is checked often.
+static SOUNDS: LazyLock<HashMap<(&'static str, &'static str), &'static str>> = LazyLock::new(|| {
+    let d = &*DIVISIONS;
+    let mut out = HashMap::default();
+    let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
+    for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
+        let chars: Vec<char> = name.chars().collect();
+        let [a, b] = chars[..] else { continue };
+        let (Some(ra), Some(rb)) = (a.to_pinyin_multi(), b.to_pinyin_multi()) else { continue };
+        let rb: Vec<&'static str> = rb.into_iter().map(|p| p.plain()).collect();
+        for pa in ra {
+            for pb in &rb {
+                out.entry((pa.plain(), *pb)).or_insert(code);
+            }
+        }
+    }
     out
 });
 

@@ -45,11 +45,14 @@ pub fn roman_key(body: &str) -> Option<String> {
     let body = body.trim();
     let (brand, industry) =
         if body.chars().any(super::super::text::is_cjk) { chinese_industry(body) } else { latin_industry(body) };
-    let brand: String = brand
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .map(|c| c.to_pinyin().map_or_else(|| c.to_uppercase().to_string(), |p| p.plain().to_uppercase()))
-        .collect();
+    let mut brand_roman = String::with_capacity(brand.len() * 2);
+    for c in brand.chars().filter(|c| c.is_alphanumeric()) {
+        match c.to_pinyin() {
+            Some(p) => brand_roman.extend(p.plain().chars().map(|c| c.to_ascii_uppercase())),
+            None => brand_roman.extend(c.to_uppercase()),
+        }
+    }
+    let brand = brand_roman;
     match (brand.is_empty(), industry) {
         (true, None) => None,
         (true, Some(i)) => Some(i.to_string()),
