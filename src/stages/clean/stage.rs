@@ -42,10 +42,7 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
             _ => field("value"),
         };
         columns.push(value.alias(name.as_str()));
-        columns.extend(n.extras().iter().map(|e| {
-            let extra = if n.is_list(e) { field(e).str().split(lit(";")) } else { field(e) };
-            extra.alias(format!("{name}_{e}"))
-        }));
+        columns.extend(n.extras().iter().map(|e| field(e).alias(format!("{name}_{e}"))));
         if cc.keep_original {
             columns.push(col(raw_name(name)).alias(format!("{name}_original")));
         }
@@ -83,7 +80,10 @@ fn normalized(e: Expr, near: Option<Expr>, n: Normalizer) -> Expr {
 
 fn struct_dtype(n: Normalizer) -> DataType {
     let mut fields = vec![Field::new("value".into(), n.dtype())];
-    fields.extend(n.extras().iter().map(|e| Field::new((*e).into(), DataType::String)));
+    fields.extend(n.extras().iter().map(|e| {
+        let dtype = if n.is_list(e) { DataType::List(Box::new(DataType::String)) } else { DataType::String };
+        Field::new((*e).into(), dtype)
+    }));
     fields.push(Field::new("error".into(), DataType::String));
     DataType::Struct(fields)
 }
@@ -101,7 +101,22 @@ fn normalize_column(c: &Column, near: Option<&Column>, n: Normalizer) -> PolarsR
     };
     let mut fields = vec![typed_values(&outcomes, n)];
     for (i, extra) in n.extras().iter().enumerate() {
-        fields.push(text(extra, &|o| o.extras[i].as_deref()));
+        if n.is_list(extra) {
+            // The items, separated by `;` in the outcome, as a list column.
+            let items: Vec<Option<&str>> =
+                outcomes.iter().map(|o| o.as_ref().and_then(|o| o.extras[i].as_deref())).collect();
+            let total = items.iter().flatten().map(|v| v.split(';').count()).sum();
+            let mut list = ListStringChunkedBuilder::new((*extra).into(), outcomes.len(), total);
+            for item in &items {
+                match item {
+                    Some(v) => list.append_values_iter(v.split(';')),
+                    None => list.append_null(),
+                }
+            }
+            fields.push(list.finish().into_series());
+        } else {
+            fields.push(text(extra, &|o| o.extras[i].as_deref()));
+        }
     }
     fields.push(text("error", &|o| o.error));
     Ok(StructChunked::from_series(c.name().clone(), c.len(), fields.iter())?.into_series())

@@ -43,11 +43,12 @@ pub fn phone(raw: &str, region: Id, address: Option<&str>) -> Outcome {
             }
         }
     }
-    let Some((e164, kind, ext)) = found.first().cloned() else {
+    if found.is_empty() {
         let words = raw.chars().any(char::is_alphabetic);
         return Outcome::invalid(first_error.unwrap_or(if words { "letters" } else { "too_short" }));
-    };
+    }
     let all = found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(";");
+    let (e164, kind, ext) = found.swap_remove(0);
     Outcome::value(e164).with([Some(kind), ext, Some(all), contact, inferred.map(String::from)])
 }
 
@@ -112,6 +113,10 @@ fn one(part: &str, region: Id) -> Result<(String, String, Option<String>), &'sta
 
 /// `0755-12345678转801`, `010 1234 5678 ext. 12`, `x12`, `#12` → (number, extension).
 fn split_extension(s: &str) -> (&str, Option<String>) {
+    // Most numbers have no marker at all.
+    if !s.bytes().any(|b| b.is_ascii_alphabetic() || b == b'#') && !s.contains(['转', '分']) {
+        return (s, None);
+    }
     let lower = s.to_ascii_lowercase();
     for marker in ["转", "分机", "ext.", "ext", "x", "#"] {
         if let Some(i) = lower.rfind(marker) {

@@ -6,18 +6,33 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 /// invisible characters (zero-width, BOM, soft hyphen, controls) removed, whitespace
 /// runs collapsed to one space, trimmed.
 pub fn fold(s: &str) -> String {
-    // Most text is already in NFKC (plain CJK, ASCII); the quick check skips the work.
-    if is_nfkc_quick(s.chars()) == IsNormalized::Yes { squeeze(s.chars()) } else { squeeze(s.nfkc()) }
+    // Most text is already in NFKC (plain CJK, ASCII); the checks skip the work.
+    let stable = is_stable(s);
+    if stable || is_nfkc_quick(s.chars()) == IsNormalized::Yes {
+        squeeze(s.chars(), stable)
+    } else {
+        squeeze(s.nfkc(), false)
+    }
 }
 
-fn squeeze(chars: impl Iterator<Item = char>) -> String {
+/// ASCII and the CJK unified ideographs are their own NFKC, whatever surrounds them:
+/// a range check instead of the quick check's table lookups, for most names.
+fn is_stable(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii() || matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'))
+}
+
+/// `stable`: the text is made of characters whose order NFKC never changes.
+fn squeeze(chars: impl Iterator<Item = char>, stable: bool) -> String {
     let mut out = String::new();
     let mut space = false;
+    let mut removed = false;
     for c in chars {
         if is_invisible(c) {
+            removed = true;
             continue;
         }
         if c.is_whitespace() {
+            removed |= space || c != ' ' || out.is_empty();
             space = !out.is_empty();
             continue;
         }
@@ -29,7 +44,7 @@ fn squeeze(chars: impl Iterator<Item = char>) -> String {
     }
     // A removed space may have kept combining marks apart ("\u{302a} \u{64c}"): put
     // them back in canonical order, or a second pass would reorder them.
-    if is_nfkc_quick(out.chars()) == IsNormalized::Yes { out } else { out.nfkc().collect() }
+    if stable || !removed || is_nfkc_quick(out.chars()) == IsNormalized::Yes { out } else { out.nfkc().collect() }
 }
 
 fn is_invisible(c: char) -> bool {
