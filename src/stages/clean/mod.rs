@@ -65,6 +65,11 @@ pub struct ColumnConfig {
     /// local landline number (26543210) its area code.
     #[serde(default)]
     pub area_code_from: Option<Spanned<String>>,
+    /// A column whose value fills this one where it is empty after cleaning, e.g.
+    /// `contact: { normalize: person_name, fill_from: phone_contact }` for the person
+    /// written in a phone cell (18804792943（张会计）).
+    #[serde(default)]
+    pub fill_from: Option<Spanned<String>>,
     /// `money`: decimals kept (default 2); more decimals in a value make it invalid.
     #[serde(default)]
     pub scale: Option<Spanned<usize>>,
@@ -162,6 +167,24 @@ impl CleanConfig {
         let output = d.take(cx.table_name(&self.output));
         for (name, c) in &self.columns {
             c.validate(cx.doc, name).into_iter().for_each(|x| d.push(x));
+        }
+        // A fill comes from a column this stage cleans or derives.
+        let produced: Vec<String> = self
+            .columns
+            .iter()
+            .flat_map(|(n, c)| {
+                std::iter::once(n.clone()).chain(c.normalizer().extras().iter().map(move |e| format!("{n}_{e}")))
+            })
+            .collect();
+        for (name, c) in &self.columns {
+            if let Some(from) = c.fill_from.as_ref().filter(|f| !produced.contains(&f.value) || f.value == *name) {
+                let message = format!(
+                    "column '{name}': fill_from names '{}', which this clean stage does not produce; one of: {}",
+                    from.value,
+                    produced.iter().filter(|p| *p != name).cloned().collect::<Vec<_>>().join(", ")
+                );
+                d.push(cx.doc.at(&from.referenced, message));
+            }
         }
         if self.columns.is_empty() {
             d.push(cx.error(None, format!("clean '{}': `columns` names no column", self.output.value)));

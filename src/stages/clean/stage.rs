@@ -53,6 +53,18 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
         columns.push(field("error").alias(error_name(name)));
     }
     lf = lf.with_columns(columns).drop(cols(config.columns.keys().map(|c| struct_name(c))));
+    // An empty value takes another cleaned column's: the contact written in a phone cell.
+    let fills: Vec<Expr> = config
+        .columns
+        .iter()
+        .filter_map(|(name, cc)| {
+            let from = cc.fill_from.as_ref()?;
+            Some(coalesce(&[col(name.as_str()), col(from.value.as_str())]).alias(name.as_str()))
+        })
+        .collect();
+    if !fills.is_empty() {
+        lf = lf.with_columns(fills);
+    }
     for (name, cc, fx) in config.conversions() {
         let Normalizer::Money { scale } = cc.normalizer() else { continue };
         lf = fx.apply(lf, lookups[fx.rates.as_str()].clone(), name, scale)?;

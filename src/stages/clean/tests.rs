@@ -147,3 +147,20 @@ fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
         .collect();
     assert_eq!(reasons, [(5, "no_fx_rate".to_string()), (6, "no_fx_rate".to_string()), (7, "no_date".to_string())]);
 }
+
+#[test]
+fn a_contact_written_in_the_phone_cell_fills_an_empty_contact() {
+    let input = df! {
+        "phone" => ["18804792943（张会计）", "13800138000（李会计）", "0755-26543210"],
+        "contact" => [None, Some("王伟"), None],
+    }
+    .unwrap();
+    let yaml = "input: raw\noutput: clean\ncolumns:\n  phone: { normalize: phone }\n  contact: { normalize: person_name, fill_from: phone_contact }\n";
+    let out = stage("clean", yaml).run(vec![input]).unwrap();
+    let t = &out.tables[0];
+    assert_eq!(strings(t, "contact"), [s("张会计"), s("王伟"), None], "a written contact stays");
+    assert_eq!(strings(t, "phone"), [s("+8618804792943"), s("+8613800138000"), s("+8675526543210")]);
+    let wrong = try_stage("clean", &yaml.replace("fill_from: phone_contact", "fill_from: mobile"));
+    let err = format!("{:?}", wrong.err().expect("an unknown column is refused"));
+    assert!(err.contains("fill_from names 'mobile'") && err.contains("phone_contact"), "{err}");
+}
