@@ -210,6 +210,10 @@ fn to_full_width(s: &str) -> String {
 
 /// The same number as different systems print it.
 fn phone_variant(rng: &mut impl Rng, phone: &str) -> String {
+    if phone.starts_with('+') {
+        // As many draws as a mobile's variants take, so the records after it stay.
+        return if rng.random_range(0..5) < 2 { phone.replace(' ', "") } else { phone.to_string() };
+    }
     if let Some((area, local)) = phone.split_once('-') {
         return match rng.random_range(0..3) {
             0 => format!("({area}){local}"),

@@ -201,6 +201,9 @@ pub fn uscc(rng: &mut impl Rng, kind: &str, region: &str) -> String {
     String::from_utf8(code).unwrap()
 }
 
+/// Every this many customers, one has a Hong Kong number the phone metadata does not list.
+pub const HONG_KONG_EVERY: usize = 150;
+
 /// Allocated mobile blocks (号段); numbers outside them are not valid phones.
 const MOBILE_BLOCKS: [&str; 24] = [
     "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156", "157",
@@ -298,6 +301,13 @@ pub fn generate(rng: &mut impl RngCore, count: usize) -> Vec<Company> {
         if rng.random_bool(0.5) {
             let user = ["sales", "finance", "info", "purchase", "admin"].choose(rng).unwrap();
             company.email = Some(format!("{user}{}@example{}.com", entity % 97, entity % 13));
+        }
+        // One customer in 150 is reached on a Hong Kong number of the 43 range, which
+        // the bundled libphonenumber metadata (9.0.33) does not list: "invalid" to it.
+        if entity % HONG_KONG_EVERY == HONG_KONG_EVERY / 2 {
+            let digits: String = company.phone.chars().filter(char::is_ascii_digit).collect();
+            let (middle, last) = (&digits[digits.len() - 6..digits.len() - 4], &digits[digits.len() - 4..]);
+            company.phone = format!("+852 43{middle} {last}");
         }
         companies.push(company);
     }
