@@ -62,7 +62,7 @@ pub fn cn_form_end(s: &str) -> Option<usize> {
 }
 
 /// How many characters of legal form `s` ends with (0 if none), typos included.
-pub fn cn_form_len(s: &str) -> usize {
+fn cn_form_len(s: &str) -> usize {
     if let Some(f) = CN_FORMS.iter().find(|f| s.ends_with(*f)) {
         // A mistyped longer form ending in a correct shorter one (有限功司 ends in 司,
         // 有线公司 in 公司): the longer reading wins.

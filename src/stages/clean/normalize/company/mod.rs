@@ -25,7 +25,7 @@ use super::{
     Outcome,
     text::{fold, is_cjk, join_cjk},
 };
-use forms::{cn_form_end, cn_form_len, en_form_end, strip_legal_form};
+use forms::{cn_form_end, en_form_end, strip_legal_form};
 
 const BRANCH_MARKERS: [&str; 6] = ["分公司", "分厂", "分店", "办事处", "营业部", "分部"];
 
@@ -149,10 +149,9 @@ fn key_of(name: &str) -> Parent {
         rest = &rest[close + 1..];
     }
     s.push_str(rest);
-    let mut body = strip_legal_form(&s).trim_end();
-    if cn_form_len(body) == 0 {
-        body = body.strip_suffix("集团").unwrap_or(body).trim_end();
-    }
+    // 集团 with or without its legal form: 华信科技集团 is 华信科技集团有限公司.
+    let body = strip_legal_form(&s).trim_end();
+    let mut body = body.strip_suffix("集团").unwrap_or(body).trim_end();
     // Leading places (深圳, 湖南省长沙市岳麓区, SHENZHEN), when a name remains; a
     // homophone (尚海) only before a brand of two characters or more, as registered
     // names have, since short brands often read like a place (锦中 like 晋中).
@@ -165,7 +164,6 @@ fn key_of(name: &str) -> Parent {
         place.get_or_insert(code);
         body = body[end..].trim_start();
     }
-    let body = body.strip_suffix("集团").unwrap_or(body);
     Parent { key: squash(body), place, roman: roman::roman_key(body) }
 }
 
