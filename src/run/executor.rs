@@ -241,10 +241,18 @@ fn mostly_rejected(run: &SourceRun, rejects: &DataFrame) -> Option<Finding> {
     if read == 0 || (rejected as f64) <= MOSTLY_REJECTED * read as f64 {
         return None;
     }
-    let reasons = rejects.column("reason").ok()?.str().ok()?.clone();
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    reasons.iter().flatten().for_each(|r| *counts.entry(r).or_default() += 1);
-    let (top, n) = counts.into_iter().max_by_key(|(r, n)| (*n, std::cmp::Reverse(*r)))?;
+    let counts = rejects
+        .clone()
+        .lazy()
+        .group_by([col("reason")])
+        .agg([len().alias("n")])
+        .sort(["n", "reason"], SortMultipleOptions::default().with_order_descending_multi([true, false]))
+        .first()
+        .collect()
+        .ok()?;
+    let top = counts.column("reason").ok()?.str().ok()?.get(0)?.to_string();
+    let n = counts.column("n").ok()?.idx().ok()?.get(0)?;
+    let top = top.as_str();
     let hint = match top {
         "not_allowed" => {
             "; if the source writes other words for the allowed values, map them with the column's `values:`"

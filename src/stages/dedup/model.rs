@@ -247,19 +247,20 @@ impl WeightTable {
     /// `mean − log2(tf)`, centred on the rule's pairs so that the prior stays their
     /// average. `shared_tf(pair, k)` is the pair's term frequency on comparison k.
     pub fn center_term_frequencies(&mut self, pair_rules: &[u8], shared_tf: impl Fn(usize, usize) -> Option<f64>) {
-        for (r, centers) in self.tf_center.iter_mut().enumerate() {
-            for (k, center) in centers.iter_mut().enumerate() {
-                if !self.left_out[r][k] {
-                    continue;
+        // One pass over the pairs: (sum of log2 tf, count) per rule and comparison.
+        let mut sums = vec![vec![(0.0, 0usize); self.comparisons]; self.tf_center.len()];
+        for (i, &r) in pair_rules.iter().enumerate() {
+            let r = r as usize;
+            for k in (0..self.comparisons).filter(|&k| self.left_out[r][k]) {
+                if let Some(tf) = shared_tf(i, k) {
+                    sums[r][k].0 += tf.log2();
+                    sums[r][k].1 += 1;
                 }
-                let logs: Vec<f64> = (0..pair_rules.len())
-                    .filter(|&i| pair_rules[i] as usize == r)
-                    .filter_map(|i| shared_tf(i, k))
-                    .map(f64::log2)
-                    .collect();
-                if !logs.is_empty() {
-                    *center = Some(logs.iter().sum::<f64>() / logs.len() as f64);
-                }
+            }
+        }
+        for (centers, sums) in self.tf_center.iter_mut().zip(sums) {
+            for (center, (sum, n)) in centers.iter_mut().zip(sums) {
+                *center = (n > 0).then(|| sum / n as f64);
             }
         }
     }

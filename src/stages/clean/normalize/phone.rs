@@ -23,14 +23,16 @@ use super::{
 pub fn phone(raw: &str, region: Id, address: Option<&str>) -> Outcome {
     let folded = fold(raw);
     let (numbers, contact) = split_contact(&folded);
-    let area = address.filter(|_| region == Id::CN).and_then(area_code);
+    // The address is read only when a number needs its area code.
+    let area = std::cell::OnceCell::new();
+    let area = || *area.get_or_init(|| address.filter(|_| region == Id::CN).and_then(area_code));
     let mut inferred = None;
     let mut found: Vec<(String, String, Option<String>)> = Vec::new();
     let mut first_error = None;
     for part in numbers.split(['/', ';', '；', ',', '，', '、', '|', '或']).map(str::trim).filter(|p| !p.is_empty())
     {
         let mut local = || {
-            let area = area?;
+            let area = area()?;
             let number = one(&format!("{area}-{part}"), region).ok()?;
             inferred.get_or_insert(area);
             Some(number)

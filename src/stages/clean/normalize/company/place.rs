@@ -85,18 +85,30 @@ fn letters(s: &str) -> String {
     s.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// Province and city names, full and short, with their codes.
+fn place_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let d: &'static _ = &*DIVISIONS;
+    let provinces = d.provinces.iter().map(|(n, c)| (n.as_str(), *c));
+    provinces.chain(d.cities.iter().map(|(n, c)| (n.as_str(), c[0])))
+}
+
+/// Each character's pinyin readings, without tones (重: ZHONG and CHONG), if every
+/// character has one.
+fn readings(name: &str) -> Option<Vec<Vec<&'static str>>> {
+    name.chars().map(|c| Some(c.to_pinyin_multi()?.into_iter().map(|p| p.plain()).collect())).collect()
+}
+
 /// Romanized short names of provinces and cities, every reading of a character that has
 /// several (重庆: ZHONGQING and CHONGQING), to the division's code.
 static ROMAN: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
     let mut out = HashMap::default();
-    let d = &*DIVISIONS;
-    let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
-    for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
-        if !(2..=3).contains(&name.chars().count()) || name.chars().any(|c| c.is_ascii()) {
-            continue;
-        }
-        for reading in readings(name) {
-            out.entry(reading).or_insert(code);
+    for (name, code) in place_names().filter(|(n, _)| (2..=3).contains(&n.chars().count())) {
+        let Some(readings) = readings(name) else { continue };
+        let spelled = readings.iter().fold(vec![String::new()], |prefixes, options| {
+            prefixes.iter().flat_map(|p| options.iter().map(move |o| format!("{p}{}", o.to_uppercase()))).collect()
+        });
+        for spelling in spelled {
+            out.entry(spelling).or_insert(code);
         }
     }
     out.insert("HONGKONG".into(), "810000");
@@ -108,35 +120,17 @@ static ROMAN: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
 /// Two-character short names of provinces and cities by their characters' readings
 /// (every reading), looked up without building a string: a name is checked often.
 static SOUNDS: LazyLock<HashMap<(&'static str, &'static str), &'static str>> = LazyLock::new(|| {
-    let d = &*DIVISIONS;
     let mut out = HashMap::default();
-    let cities = d.cities.iter().map(|(n, c)| (n, c[0]));
-    for (name, code) in d.provinces.iter().map(|(n, c)| (n, *c)).chain(cities) {
-        let chars: Vec<char> = name.chars().collect();
-        let [a, b] = chars[..] else { continue };
-        let (Some(ra), Some(rb)) = (a.to_pinyin_multi(), b.to_pinyin_multi()) else { continue };
-        let rb: Vec<&'static str> = rb.into_iter().map(|p| p.plain()).collect();
-        for pa in ra {
-            for pb in &rb {
-                out.entry((pa.plain(), *pb)).or_insert(code);
+    for (name, code) in place_names() {
+        let Some([first, second]) = readings(name).and_then(|r| <[_; 2]>::try_from(r).ok()) else { continue };
+        for a in &first {
+            for b in &second {
+                out.entry((*a, *b)).or_insert(code);
             }
         }
     }
     out
 });
-
-/// Every pinyin reading of a short text, upper-cased, without tones.
-fn readings(s: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    for c in s.chars() {
-        let options: Vec<&str> = match c.to_pinyin_multi() {
-            Some(multi) => multi.into_iter().map(|p| p.plain()).collect(),
-            None => return vec![],
-        };
-        out = out.iter().flat_map(|prefix| options.iter().map(move |o| format!("{prefix}{o}"))).collect();
-    }
-    out.into_iter().map(|r| r.to_uppercase()).collect()
-}
 
 #[cfg(test)]
 mod tests {
