@@ -359,7 +359,7 @@ pub fn patterns(levels: &[u8], rules: &[u8], width: usize) -> Vec<(u8, Vec<u8>, 
 /// that have both values, over enough pairs to tell: then the rule's keys determine it,
 /// and it says no more about a pair than the keys do.
 pub fn always_equal(patterns: &[(u8, Vec<u8>, u64)], r: usize, k: usize, equality: Option<u8>) -> bool {
-    const ENOUGH_PAIRS: u64 = 1000;
+    const ENOUGH_PAIRS: u64 = 100;
     let Some(equality) = equality else { return false };
     let (mut present, mut equal) = (0, 0);
     for (_, pattern, n) in patterns.iter().filter(|(rule, p, _)| *rule as usize == r && p[k] != 0) {

@@ -110,8 +110,8 @@ impl Normalizer {
     /// Suffixes of the extra columns, written as `<column>_<suffix>`.
     pub fn extras(&self) -> &'static [&'static str] {
         match self {
-            Normalizer::CompanyName => &["key", "branch", "place", "roman"],
-            Normalizer::Phone(_) => &["type", "ext", "all", "contact", "area"],
+            Normalizer::CompanyName => &["key", "branch", "place", "roman", "form"],
+            Normalizer::Phone(_) => &["type", "ext", "all", "contact", "area", "city"],
             Normalizer::Uscc => &["kind", "key"],
             Normalizer::CnAddress => &["province", "city", "district", "division", "street"],
             _ => &[],

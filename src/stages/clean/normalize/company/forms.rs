@@ -57,20 +57,33 @@ pub fn cn_form_end(s: &str) -> Option<usize> {
     exact.or_else(|| {
         // A typo'd 有限公司 inside a name: check every position where four characters end.
         let ends: Vec<usize> = s.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-        ends.iter().rev().copied().find(|&end| cn_form_len(&s[..end]) > 0)
+        ends.iter().rev().copied().find(|&end| cn_form(&s[..end]).is_some())
     })
 }
 
-/// How many characters of legal form `s` ends with (0 if none), typos included.
-fn cn_form_len(s: &str) -> usize {
+/// The Chinese legal form `s` ends with, typos included, and how many characters of
+/// `s` it takes.
+fn cn_form(s: &str) -> Option<(&'static str, usize)> {
+    let mistyped = |f: &&'static str| mistyped(s, f).map(|n| (*f, n));
     if let Some(f) = CN_FORMS.iter().find(|f| s.ends_with(*f)) {
         // A mistyped longer form ending in a correct shorter one (有限功司 ends in 司,
         // 有线公司 in 公司): the longer reading wins.
-        let longer =
-            CN_FORMS.iter().take_while(|l| *l != f).filter(|l| l.contains("有限")).find_map(|l| mistyped(s, l));
-        return longer.unwrap_or_else(|| f.chars().count());
+        let longer = CN_FORMS.iter().take_while(|l| *l != f).filter(|l| l.contains("有限")).find_map(mistyped);
+        return Some(longer.unwrap_or((f, f.chars().count())));
     }
-    CN_FORMS.iter().filter(|f| f.contains("有限")).find_map(|f| mistyped(s, f)).unwrap_or(0)
+    CN_FORMS.iter().filter(|f| f.contains("有限")).find_map(mistyped)
+}
+
+/// The kind of legal person a name ending in a Chinese legal form is, by the Company
+/// Law's two kinds: 股份有限公司 (股份公司 alike) or 有限责任公司 (有限公司, 集团有限公司
+/// alike). None for other forms (公司, 总公司) and for Latin ones, since an English
+/// name writes both kinds as "Co., Ltd.".
+pub fn form_kind(s: &str) -> Option<&'static str> {
+    match cn_form(s.trim_end())?.0 {
+        f if f.contains("股份") => Some("股份有限公司"),
+        f if f.contains("有限") => Some("有限责任公司"),
+        _ => None,
+    }
 }
 
 /// `s` ends with `form` but for one substituted character (not the first, since
@@ -94,8 +107,7 @@ fn mistyped(s: &str, form: &str) -> Option<usize> {
 /// `s` without a trailing legal form (Chinese, mistyped Chinese, or Latin words).
 pub fn strip_legal_form(s: &str) -> &str {
     let s = s.trim_end();
-    let n = cn_form_len(s);
-    if n > 0 {
+    if let Some((_, n)) = cn_form(s) {
         let cut = s.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
         return &s[..cut];
     }
@@ -138,6 +150,25 @@ mod tests {
         }
         assert_eq!(strip_legal_form("华信科技无限公司"), "华信科技无限", "the first character must be right");
         assert_eq!(strip_legal_form("有线公司"), "有线", "a mistyped form needs a name before it");
+    }
+
+    #[test]
+    fn the_kind_of_legal_person() {
+        for (name, kind) in [
+            ("华信科技有限公司", Some("有限责任公司")),
+            ("华信科技有限责任公司", Some("有限责任公司")),
+            ("华信科技集团有限公司", Some("有限责任公司")),
+            ("华信科技有线公司", Some("有限责任公司")),
+            ("华信科技股份有限公司", Some("股份有限公司")),
+            ("华信科技股份公司", Some("股份有限公司")),
+            ("华信科技集团股份有限公司", Some("股份有限公司")),
+            ("华信科技股分有限公司", Some("股份有限公司")),
+            ("华信科技公司", None),
+            ("辉福烟酒商行", None),
+            ("HUAXIN TECHNOLOGY CO LTD", None),
+        ] {
+            assert_eq!(form_kind(name), kind, "{name}");
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! own marker, so it never shares a key with its parent.
 //! Extras: `key`, `branch` (e.g. 北京分公司), `place` (the official name of the place
 //! moved out, 上海 and 上海市 alike), `roman` (brand in pinyin, industry in English:
-//! `HUAXIN TECHNOLOGY` for 深圳华信科技有限公司 and for Shenzhen Huaxin Technology Co., Ltd.).
+//! `HUAXIN TECHNOLOGY` for 深圳华信科技有限公司 and for Shenzhen Huaxin Technology Co., Ltd.),
+//! `form` (the kind of legal person the name states: 有限责任公司 or 股份有限公司).
 
 mod forms;
 mod place;
@@ -25,7 +26,7 @@ use super::{
     Outcome,
     text::{fold, is_cjk, join_cjk},
 };
-use forms::{cn_form_end, en_form_end, strip_legal_form};
+use forms::{cn_form_end, en_form_end, form_kind, strip_legal_form};
 
 const BRANCH_MARKERS: [&str; 6] = ["分公司", "分厂", "分店", "办事处", "营业部", "分部"];
 
@@ -52,7 +53,7 @@ pub fn company_name(raw: &str) -> Outcome {
         })
         .collect();
     let (parent, branch) = split_branch(&upper);
-    let Parent { key: parent_key, place, roman } = key_of(parent);
+    let Parent { key: parent_key, place, roman, form } = key_of(parent);
     if parent_key.is_empty() {
         return Outcome::invalid("no_name_left");
     }
@@ -61,7 +62,7 @@ pub fn company_name(raw: &str) -> Outcome {
         Some(b) => format!("{parent_key}|{b}"),
         None => parent_key,
     };
-    Outcome::value(display).with([Some(key), branch_key, place.map(place::official), roman])
+    Outcome::value(display).with([Some(key), branch_key, place.map(place::official), roman, form.map(String::from)])
 }
 
 /// Traditional to simplified Chinese with OpenCC's t2s tables (phrases, then characters).
@@ -128,6 +129,7 @@ struct Parent {
     key: String,
     place: Option<&'static str>,
     roman: Option<String>,
+    form: Option<&'static str>,
 }
 
 /// The match keys of a (non-branch) name, and the place moved out of it.
@@ -149,22 +151,25 @@ fn key_of(name: &str) -> Parent {
         rest = &rest[close + 1..];
     }
     s.push_str(rest);
+    let form = form_kind(&s);
     // 集团 with or without its legal form: 华信科技集团 is 华信科技集团有限公司.
     let body = strip_legal_form(&s).trim_end();
     let mut body = body.strip_suffix("集团").unwrap_or(body).trim_end();
-    // Leading places (深圳, 湖南省长沙市岳麓区, SHENZHEN), when a name remains; a
-    // homophone (尚海) only before a brand of two characters or more, as registered
-    // names have, since short brands often read like a place (锦中 like 晋中).
+    // Leading places (深圳, 湖南省长沙市岳麓区, SHENZHEN), when a brand remains: in
+    // 兴安建设工程 the place is the brand. A homophone (尚海) only before a brand of two
+    // characters or more, as registered names have, since short brands often read like
+    // a place (锦中 like 晋中).
     let rest_len = |end: usize| body[end..].chars().filter(|c| c.is_alphanumeric()).count();
     let sounded =
         || place::homophone(body).filter(|&(end, _)| roman::brand_len(&body[end..]).unwrap_or(rest_len(end) / 2) >= 2);
     if let Some((end, code)) = place::written(body).or_else(sounded).or_else(|| place::romanized(body))
         && rest_len(end) >= 2
+        && roman::brand_len(&body[end..]) != Some(0)
     {
         place.get_or_insert(code);
         body = body[end..].trim_start();
     }
-    Parent { key: squash(body), place, roman: roman::roman_key(body) }
+    Parent { key: squash(body), place, roman: roman::roman_key(body), form }
 }
 
 /// 张三, 欧阳娜: two or three Chinese characters starting with a common surname.
@@ -291,6 +296,9 @@ mod tests {
         assert_eq!(key("博诚佳医药有限公司"), "博诚佳医药");
         assert_eq!(key("安安德机械（厦门）有限公司"), "安安德机械");
         assert_eq!(key("锦中新物流有限责任公司"), "锦中新物流", "锦中 reads like 晋中, but 新 is no brand");
+        assert_eq!(key("兴安建设工程有限公司"), "兴安建设工程", "兴安 (兴安盟) is the brand: only an industry follows");
+        assert_eq!(key("郑州兴安建设工程有限公司"), "兴安建设工程");
+        assert_eq!(extra("兴安建设工程有限公司", 2), None);
         assert_eq!(key("长沙市岳麓区辉福烟酒商行"), "辉福烟酒商行");
         assert_eq!(extra("岳麓区辉福烟酒商行", 2).as_deref(), Some("岳麓区"));
     }
