@@ -57,8 +57,8 @@ fn run(plan: &Plan, output: &str, input: DataFrame) -> StageOutput {
     stage.run(vec![input], &RunContext::detached(tally::sample::as_of())).unwrap()
 }
 
-/// Generated records as the export would hold them, through the pipeline's stages up
-/// to the dedup's input, with each record's true entity in `entity_id`.
+/// Generated records as the export would hold them, cleaned by the pipeline's clean
+/// stage, with each record's true entity in `entity_id`.
 fn write_input(rows: usize, path: &std::path::Path) {
     let mut rng = rng(42);
     let world = generate(&mut rng, rows * 5 / 6 + 10);
@@ -82,9 +82,8 @@ fn write_input(rows: usize, path: &std::path::Path) {
     }
     .unwrap();
     let pipeline = pipeline();
-    let cleaned = run(&pipeline, "customers_flagged", raw).tables.remove(0);
-    let mut located = run(&pipeline, "customers_located", cleaned).tables.remove(0);
-    tally::write::write_parquet(&mut located, path).unwrap();
+    let mut cleaned = run(&pipeline, "customers_flagged", raw).tables.remove(0);
+    tally::write::write_parquet(&mut cleaned, path).unwrap();
 }
 
 fn measure(path: &str) {

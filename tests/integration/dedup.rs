@@ -89,7 +89,7 @@ fn hard_sample(customers: &str, seed: &str) -> Project {
 
 /// Issue #12's bar, on 20,000 customers of `--noise hard` (every entry habit of the
 /// README's table): pairwise precision ≥ 0.995 and recall ≥ 0.98 against the
-/// generator's truth, and as many clusters as real customers within 1%.
+/// generator's truth, and as many clusters as real customers within 0.5%.
 #[test]
 fn harder_noise_meets_the_accuracy_bar() {
     let project = hard_sample("20000", "1");
@@ -100,7 +100,7 @@ fn harder_noise_meets_the_accuracy_bar() {
     assert!(e["precision"].as_f64().unwrap() >= 0.995, "{e}");
     assert!(e["recall"].as_f64().unwrap() >= 0.98, "{e}");
     let (clusters, entities) = (e["clusters"].as_f64().unwrap(), e["entities"].as_f64().unwrap());
-    assert!((clusters / entities - 1.0).abs() <= 0.01, "{clusters} clusters for {entities} customers");
+    assert!((clusters / entities - 1.0).abs() <= 0.005, "{clusters} clusters for {entities} customers");
 }
 
 /// 人工复核 closes the loop: a reviewer's verdicts on the review queue, read back by
@@ -111,7 +111,7 @@ fn reviewed_verdicts_are_applied_and_leave_the_queue() {
     let project = hard_sample("4000", "5");
     // A wide review band, so the queue holds both kinds of pair.
     let text = std::fs::read_to_string(project.path("pipelines/hard.yaml")).unwrap();
-    let widened = text.replace("review: 0.80", "review: 0.001");
+    let widened = text.replace("review: 0.2", "review: 0.001");
     assert_ne!(text, widened);
     project.write("pipelines/hard.yaml", widened);
     let out = project.run("pipelines/hard.yaml");

@@ -238,24 +238,22 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
         keyed.with_column(listed)?;
         lists.push(name.as_str());
     }
-    let mut lf = keyed.lazy();
+    // A missing or blank key puts a record in no block: it says nothing about identity.
+    // Records without a value are dropped before the lists are exploded, and blank
+    // list items after.
+    let present = |n: &str| col(n).is_not_null().and(col(n).str().len_bytes().gt(lit(0)));
+    let scalar = names.iter().filter(|n| !lists.contains(&n.as_str())).map(|n| present(n));
+    let listed = lists.iter().map(|n| col(*n).is_not_null());
+    let mut lf = keyed.lazy().filter(scalar.chain(listed).reduce(Expr::and).unwrap_or(lit(true)));
     // A record is in each of its values' blocks; two list keys, in every combination of
     // their values (exploded one after the other). A value listed twice puts a record
     // in a block twice: `block_pairs` drops the pair of a record with itself.
     for list in &lists {
         lf = lf.explode(cols([*list]), ExplodeOptions { empty_as_null: false, keep_nulls: false });
     }
-    // A missing or blank key puts a record in no block: it says nothing about identity.
-    let present = rule
-        .keys
-        .iter()
-        .zip(&names)
-        .map(|(k, n)| match k {
-            Key::Deletions(_) => col(n.as_str()).is_not_null(),
-            Key::Expr(_) => col(n.as_str()).is_not_null().and(col(n.as_str()).str().len_bytes().gt(lit(0))),
-        })
-        .reduce(Expr::and)
-        .unwrap_or(lit(true));
+    let strings =
+        rule.keys.iter().zip(&names).filter(|(k, n)| matches!(k, Key::Expr(_)) && lists.contains(&n.as_str()));
+    let present = strings.map(|(_, n)| present(n)).reduce(Expr::and).unwrap_or(lit(true));
     lf.filter(present)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
         .agg([col("__position").alias("__rows"), len().alias("__n")])

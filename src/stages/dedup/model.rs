@@ -357,7 +357,9 @@ pub fn patterns(levels: &[u8], rules: &[u8], width: usize) -> Vec<(u8, Vec<u8>, 
 
 /// Whether comparison `k` is at its equality level in all but a few of rule `r`'s pairs
 /// that have both values, over enough pairs to tell: then the rule's keys determine it,
-/// and it says no more about a pair than the keys do.
+/// and it says no more about a pair than the keys do. A column equal in 90% of pairs
+/// shows 100 equal pairs in a row once in 38,000; at 1,000 pairs, an address rule on
+/// 20,000 customers (431 pairs) counted the city its address implies twice.
 pub fn always_equal(patterns: &[(u8, Vec<u8>, u64)], r: usize, k: usize, equality: Option<u8>) -> bool {
     const ENOUGH_PAIRS: u64 = 100;
     let Some(equality) = equality else { return false };

@@ -111,7 +111,7 @@ impl Normalizer {
     pub fn extras(&self) -> &'static [&'static str] {
         match self {
             Normalizer::CompanyName => &["key", "branch", "place", "roman", "form"],
-            Normalizer::Phone(_) => &["type", "ext", "all", "contact", "area", "city"],
+            Normalizer::Phone(_) => &["type", "ext", "all", "contact", "area"],
             Normalizer::Uscc => &["kind", "key"],
             Normalizer::CnAddress => &["province", "city", "district", "division", "street"],
             _ => &[],

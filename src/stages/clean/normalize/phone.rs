@@ -50,9 +50,8 @@ pub fn phone(raw: &str, region: Id, address: Option<&str>) -> Outcome {
         return Outcome::invalid(first_error.unwrap_or(if words { "letters" } else { "too_short" }));
     }
     let all = found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(";");
-    let city = found.iter().filter(|f| f.1 == "fixed_line").find_map(|f| landline_city(&f.0)).map(String::from);
     let (e164, kind, ext) = found.swap_remove(0);
-    Outcome::value(e164).with([Some(kind), ext, Some(all), contact, inferred.map(String::from), city])
+    Outcome::value(e164).with([Some(kind), ext, Some(all), contact, inferred.map(String::from)])
 }
 
 /// Seven or eight digits starting 2–8 (an extension aside): a landline's local number.
@@ -64,24 +63,14 @@ fn is_local(part: &str) -> bool {
         && matches!(digits.as_bytes()[0], b'2'..=b'8')
 }
 
-/// `data/cn_area_codes.csv`: (city, area code) of the provincial capitals and the
-/// larger cities.
-static AREA_CODES: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
-    include_str!("../../../../data/cn_area_codes.csv").lines().skip(1).filter_map(|l| l.split_once(',')).collect()
-});
-
-/// The landline area code of the city an address (or a city's name) is in.
+/// The landline area code of the city an address (or a city's name) is in, from
+/// `data/cn_area_codes.csv`: the provincial capitals and the larger cities.
 fn area_code(address: &str) -> Option<&'static str> {
+    static CODES: LazyLock<rustc_hash::FxHashMap<&'static str, &'static str>> = LazyLock::new(|| {
+        include_str!("../../../../data/cn_area_codes.csv").lines().skip(1).filter_map(|l| l.split_once(',')).collect()
+    });
     let city = super::address::cn_address(address).extras.get(1).cloned().flatten()?;
-    AREA_CODES.iter().find(|(c, _)| *c == city).map(|(_, code)| *code)
-}
-
-/// The city of a Chinese landline in E.164 (+8675526543210 → 深圳市), by its area code.
-/// (Mobile numbers say nothing of where their holder is.)
-fn landline_city(e164: &str) -> Option<&'static str> {
-    let national = e164.strip_prefix("+86")?;
-    // Area codes are 2 digits (10, 2x) or 3; none is a prefix of another.
-    AREA_CODES.iter().find(|(_, code)| national.starts_with(&code[1..])).map(|(city, _)| *city)
+    CODES.get(city.as_str()).copied()
 }
 
 /// `18804792943（张会计）`, `马会计 +852 2123 4567` → the numbers, and the person named
@@ -381,19 +370,6 @@ mod tests {
         let mobile = near("13800138000", "深圳市");
         assert_eq!((mobile.value.as_deref(), mobile.extras[4].as_deref()), (Some("+8613800138000"), None));
         assert_eq!(cn("26543210").error, Some("not_a_valid_number"), "without an address it stays invalid");
-    }
-
-    #[test]
-    fn a_landline_names_its_city_and_a_mobile_does_not() {
-        let city = |raw: &str| cn(raw).extras[5].clone();
-        assert_eq!(city("0755-26543210").as_deref(), Some("深圳市"));
-        assert_eq!(city("010 8765 4321").as_deref(), Some("北京市"), "a two-digit area code");
-        assert_eq!(city("020-87654321").as_deref(), Some("广州市"));
-        assert_eq!(city("0371-65432100").as_deref(), Some("郑州市"));
-        assert_eq!(city("13800138000"), None);
-        assert_eq!(city("13800138000 / 0532-85912345").as_deref(), Some("青岛市"), "the cell's first landline");
-        assert_eq!(city("0376-6543210"), None, "信阳 is not in the table: no guess");
-        assert_eq!(city("+852 2123 4567"), None);
     }
 
     #[test]

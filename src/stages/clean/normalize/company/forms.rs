@@ -74,12 +74,11 @@ fn cn_form(s: &str) -> Option<(&'static str, usize)> {
     CN_FORMS.iter().filter(|f| f.contains("有限")).find_map(mistyped)
 }
 
-/// The kind of legal person a name ending in a Chinese legal form is, by the Company
-/// Law's two kinds: 股份有限公司 (股份公司 alike) or 有限责任公司 (有限公司, 集团有限公司
-/// alike). None for other forms (公司, 总公司) and for Latin ones, since an English
-/// name writes both kinds as "Co., Ltd.".
-pub fn form_kind(s: &str) -> Option<&'static str> {
-    match cn_form(s.trim_end())?.0 {
+/// The kind of legal person a Chinese legal form states, by the Company Law's two
+/// kinds: 股份有限公司 (股份公司 alike) or 有限责任公司 (有限公司, 集团有限公司 alike);
+/// None for other forms (公司, 总公司).
+fn kind(form: &str) -> Option<&'static str> {
+    match form {
         f if f.contains("股份") => Some("股份有限公司"),
         f if f.contains("有限") => Some("有限责任公司"),
         _ => None,
@@ -104,12 +103,14 @@ fn mistyped(s: &str, form: &str) -> Option<usize> {
     (differ == 1 && first_same && tail.next().is_some()).then_some(n)
 }
 
-/// `s` without a trailing legal form (Chinese, mistyped Chinese, or Latin words).
-pub fn strip_legal_form(s: &str) -> &str {
+/// `s` without a trailing legal form (Chinese, mistyped Chinese, or Latin words), and
+/// the kind of legal person a Chinese form states. A Latin form states none, since
+/// English names write both kinds as "Co., Ltd.".
+pub fn strip_legal_form(s: &str) -> (&str, Option<&'static str>) {
     let s = s.trim_end();
-    if let Some((_, n)) = cn_form(s) {
+    if let Some((form, n)) = cn_form(s) {
         let cut = s.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
-        return &s[..cut];
+        return (&s[..cut], kind(form));
     }
     let mut end = s.len();
     loop {
@@ -119,7 +120,7 @@ pub fn strip_legal_form(s: &str) -> &str {
         if word_start > 0 && EN_FORMS.contains(&&head[word_start..]) {
             end = word_start;
         } else {
-            return &s[..end];
+            return (&s[..end], None);
         }
     }
 }
@@ -146,10 +147,10 @@ mod tests {
     fn mistyped_forms_are_forms() {
         for name in ["华信科技有限功司", "华信科技有限公思", "华信科技有线公司", "华信科技有限责任功司"]
         {
-            assert_eq!(strip_legal_form(name), "华信科技", "{name}");
+            assert_eq!(strip_legal_form(name).0, "华信科技", "{name}");
         }
-        assert_eq!(strip_legal_form("华信科技无限公司"), "华信科技无限", "the first character must be right");
-        assert_eq!(strip_legal_form("有线公司"), "有线", "a mistyped form needs a name before it");
+        assert_eq!(strip_legal_form("华信科技无限公司").0, "华信科技无限", "the first character must be right");
+        assert_eq!(strip_legal_form("有线公司").0, "有线", "a mistyped form needs a name before it");
     }
 
     #[test]
@@ -167,14 +168,14 @@ mod tests {
             ("辉福烟酒商行", None),
             ("HUAXIN TECHNOLOGY CO LTD", None),
         ] {
-            assert_eq!(form_kind(name), kind, "{name}");
+            assert_eq!(strip_legal_form(name).1, kind, "{name}");
         }
     }
 
     #[test]
     fn foreign_forms_are_forms() {
         for name in ["ACME PRIVATE LIMITED", "ACME SA", "ACME PTY LTD", "ACME GMBH & CO KG", "ACME PVT LTD"] {
-            assert_eq!(strip_legal_form(name).trim_end(), "ACME", "{name}");
+            assert_eq!(strip_legal_form(name).0.trim_end(), "ACME", "{name}");
         }
     }
 }

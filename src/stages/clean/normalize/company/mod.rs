@@ -26,7 +26,7 @@ use super::{
     Outcome,
     text::{fold, is_cjk, join_cjk},
 };
-use forms::{cn_form_end, en_form_end, form_kind, strip_legal_form};
+use forms::{cn_form_end, en_form_end, strip_legal_form};
 
 const BRANCH_MARKERS: [&str; 6] = ["分公司", "分厂", "分店", "办事处", "营业部", "分部"];
 
@@ -151,9 +151,9 @@ fn key_of(name: &str) -> Parent {
         rest = &rest[close + 1..];
     }
     s.push_str(rest);
-    let form = form_kind(&s);
     // 集团 with or without its legal form: 华信科技集团 is 华信科技集团有限公司.
-    let body = strip_legal_form(&s).trim_end();
+    let (body, form) = strip_legal_form(&s);
+    let body = body.trim_end();
     let mut body = body.strip_suffix("集团").unwrap_or(body).trim_end();
     // Leading places (深圳, 湖南省长沙市岳麓区, SHENZHEN), when a brand remains: in
     // 兴安建设工程 the place is the brand. A homophone (尚海) only before a brand of two
