@@ -241,8 +241,8 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
     // A missing or blank key puts a record in no block: it says nothing about identity.
     // Records without a value are dropped before the lists are exploded, and blank
     // list items after.
-    let present = |n: &str| col(n).is_not_null().and(col(n).str().len_bytes().gt(lit(0)));
-    let scalar = names.iter().filter(|n| !lists.contains(&n.as_str())).map(|n| present(n));
+    let has_value = |n: &str| col(n).is_not_null().and(col(n).str().len_bytes().gt(lit(0)));
+    let scalar = names.iter().filter(|n| !lists.contains(&n.as_str())).map(|n| has_value(n));
     let listed = lists.iter().map(|n| col(*n).is_not_null());
     let mut lf = keyed.lazy().filter(scalar.chain(listed).reduce(Expr::and).unwrap_or(lit(true)));
     // A record is in each of its values' blocks; two list keys, in every combination of
@@ -253,8 +253,8 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
     }
     let strings =
         rule.keys.iter().zip(&names).filter(|(k, n)| matches!(k, Key::Expr(_)) && lists.contains(&n.as_str()));
-    let present = strings.map(|(_, n)| present(n)).reduce(Expr::and).unwrap_or(lit(true));
-    lf.filter(present)
+    let items = strings.map(|(_, n)| has_value(n)).reduce(Expr::and).unwrap_or(lit(true));
+    lf.filter(items)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
         .agg([col("__position").alias("__rows"), len().alias("__n")])
         .filter(col("__n").gt(lit(1)))
