@@ -5,7 +5,7 @@ mod schema;
 mod source;
 pub mod yaml;
 
-pub use pipeline::{Pipeline, Source, load_pipeline};
+pub use pipeline::{Pipeline, REJECTS_TABLE, Source, WorkbookConfig, load_pipeline};
 pub use schema::{ColumnSpec, ColumnType, Scalar, Schema, load_schema};
 pub use source::{Encoding, Format, Sheet, SourceConfig};
 

@@ -28,7 +28,37 @@ pub struct Pipeline {
     pub unresolved: Vec<String>,
     pub stages: Vec<Node>,
     pub outputs: Vec<Spanned<String>>,
+    pub workbook: WorkbookConfig,
 }
+
+/// What goes into the run's workbook. Every output goes to Parquet; the workbook holds
+/// the tables people read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkbookConfig {
+    /// Outputs (or `rejects`) to write as sheets, in this order; default: every output,
+    /// then the rejects. The stages' summary sheets (a clean's `_cleaning`, a dedup's
+    /// `_model`) come with them.
+    #[serde(default)]
+    pub tables: Option<Vec<Spanned<String>>>,
+    /// A table with more rows is left out, with a warning: a sheet of millions of rows
+    /// is for no one to read, and costs the run its time and memory.
+    #[serde(default = "default_max_rows")]
+    pub max_rows: Spanned<usize>,
+}
+
+impl Default for WorkbookConfig {
+    fn default() -> Self {
+        WorkbookConfig { tables: None, max_rows: default_max_rows() }
+    }
+}
+
+fn default_max_rows() -> Spanned<usize> {
+    Spanned::new(100_000, Location::UNKNOWN, Location::UNKNOWN)
+}
+
+/// The rejects table's name in `workbook.tables`.
+pub const REJECTS_TABLE: &str = "rejects";
 
 impl Pipeline {
     pub fn doc(&self) -> Doc<'_> {
@@ -80,9 +110,11 @@ struct PipelineDoc {
     stages: Vec<Node>,
     #[serde(default)]
     outputs: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    workbook: Option<Node>,
 }
 
-const TOP_KEYS: [&str; 6] = ["name", "description", "as_of", "sources", "stages", "outputs"];
+const TOP_KEYS: [&str; 7] = ["name", "description", "as_of", "sources", "stages", "outputs", "workbook"];
 
 /// Reads a pipeline file and the files it names. A file that parses gives a pipeline,
 /// with the problems found so far (a missing input file, a bad source), so that the
@@ -142,6 +174,18 @@ pub fn load_pipeline(path: &Path) -> Result<(Pipeline, Vec<Diagnostic>), Vec<Dia
             None
         }
     });
+    let outputs = top.outputs.unwrap_or_default();
+    let workbook = match top.workbook.as_ref().map(|n| doc.parse_node::<WorkbookConfig>(n)) {
+        None => WorkbookConfig::default(),
+        Some(Ok(w)) => {
+            diags.extend(check_workbook(&doc, &w, &outputs));
+            w
+        }
+        Some(Err(d)) => {
+            diags.push(d);
+            WorkbookConfig::default()
+        }
+    };
     let pipeline = Pipeline {
         path: path.to_path_buf(),
         name: top.name.map(|n| n.value).unwrap_or_default(),
@@ -149,10 +193,31 @@ pub fn load_pipeline(path: &Path) -> Result<(Pipeline, Vec<Diagnostic>), Vec<Dia
         sources,
         unresolved,
         stages: top.stages,
-        outputs: top.outputs.unwrap_or_default(),
+        outputs,
+        workbook,
         text,
     };
     Ok((pipeline, diags))
+}
+
+/// `workbook.tables` names outputs or the rejects; `max_rows` fits a sheet.
+fn check_workbook(doc: &Doc, w: &WorkbookConfig, outputs: &[Spanned<String>]) -> Vec<Diagnostic> {
+    let known: Vec<&str> = outputs.iter().map(|o| o.value.as_str()).chain([REJECTS_TABLE]).collect();
+    let mut diags: Vec<Diagnostic> = w
+        .tables
+        .iter()
+        .flatten()
+        .filter(|t| !known.contains(&t.value.as_str()))
+        .map(|t| {
+            doc.at(&t.referenced, format!("workbook table '{}' is not an output", t.value))
+                .suggest(&t.value, known.iter().copied())
+        })
+        .collect();
+    if !crate::write::fits_sheet(w.max_rows.value) {
+        let message = format!("workbook max_rows {} is more than a sheet holds (1,048,575 rows)", w.max_rows.value);
+        diags.push(doc.at(&w.max_rows.referenced, message));
+    }
+    diags
 }
 
 fn identifier_problem(doc: &Doc, at: &Location, what: &str, name: &str) -> Diagnostic {

@@ -18,7 +18,7 @@ use std::time::Instant;
 use chrono::{Local, NaiveDate};
 use polars::prelude::*;
 
-use crate::config::{Format, Pipeline};
+use crate::config::{Format, Pipeline, REJECTS_TABLE};
 use crate::error::{Error, PolarsContext, Result};
 use crate::plan::Plan;
 use crate::rejects;
@@ -88,13 +88,10 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     }
 
     let workbook_file = format!("{}.xlsx", pipeline.name);
-    let mut sheets: Vec<(&str, &DataFrame)> =
-        pipeline.output_names().filter_map(|n| Some((n, outcome.tables.get(n)?))).collect();
-    sheets.extend(outcome.sheets.iter().map(|(name, df)| (name.as_str(), df)));
-    sheets.push(("rejects", &outcome.rejects));
+    let (sheets, left_out) = workbook_tables(pipeline, &outcome);
     let sheet_notes = write_workbook(&sheets, &dir.file(&workbook_file)?, as_of)?;
     outcome.findings.extend(sheet_notes.iter().filter_map(cut_cells));
-
+    outcome.findings.extend(left_out);
     let stopped = outcome.stopped();
     let manifest = Manifest {
         tally_version: env!("CARGO_PKG_VERSION"),
@@ -135,6 +132,48 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     }
     let dir = dir.commit(&outcome.effects)?;
     Ok(RunReport { dir, manifest })
+}
+
+/// The workbook's sheets: the tables `workbook.tables` names (default: every output,
+/// then the rejects) with the stages' summary sheets after the outputs, and a warning
+/// for each table left out for its size. A table is never cut to fit.
+fn workbook_tables<'a>(
+    pipeline: &'a Pipeline,
+    outcome: &'a executor::Outcome,
+) -> (Vec<(&'a str, &'a DataFrame)>, Vec<Finding>) {
+    let config = &pipeline.workbook;
+    let max_rows = config.max_rows.value;
+    let names: Vec<&str> = match &config.tables {
+        Some(tables) => tables.iter().map(|t| t.value.as_str()).collect(),
+        None => pipeline.output_names().chain([REJECTS_TABLE]).collect(),
+    };
+    let table = |name: &str| match name {
+        REJECTS_TABLE => Some(&outcome.rejects),
+        _ => outcome.tables.get(name),
+    };
+    let (mut sheets, mut left_out) = (Vec::new(), Vec::new());
+    for name in names {
+        // A stopped run has only the tables it got to.
+        let Some(df) = table(name) else { continue };
+        if df.height() > max_rows {
+            let file = if name == REJECTS_TABLE { "rejects.parquet".to_string() } else { format!("{name}.parquet") };
+            let message = format!(
+                "table '{name}' ({} rows) is left out of the workbook, which takes tables of up to {max_rows} rows \
+                 (workbook: max_rows); {file} has all of it",
+                df.height()
+            );
+            left_out.push(Finding {
+                origin: "workbook".into(),
+                ..Finding::new(Severity::Warn, "workbook_table_left_out", message)
+            });
+        } else {
+            sheets.push((name, df));
+        }
+    }
+    let after_outputs = sheets.iter().position(|(n, _)| *n == REJECTS_TABLE).unwrap_or(sheets.len());
+    let summaries = outcome.sheets.iter().map(|(name, df)| (name.as_str(), df));
+    sheets.splice(after_outputs..after_outputs, summaries);
+    (sheets, left_out)
 }
 
 /// A warning for a sheet whose cells were cut to Excel's limit.

@@ -4,4 +4,4 @@ mod parquet;
 mod xlsx;
 
 pub use parquet::write_parquet;
-pub use xlsx::{SheetNote, write_workbook};
+pub use xlsx::{SheetNote, fits as fits_sheet, write_workbook};

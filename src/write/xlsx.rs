@@ -22,8 +22,6 @@ const EXCEL_UNIX_EPOCH: f64 = 25569.0;
 pub struct SheetNote {
     pub sheet: String,
     pub rows_written: usize,
-    /// True when the table had more rows than a sheet holds; the Parquet file has all.
-    pub truncated: bool,
     /// Cells whose text was longer than a cell holds (32,767 characters), cut in the
     /// sheet only, and where the first of them is (1-based row, column name).
     #[serde(skip_serializing_if = "is_zero")]
@@ -42,7 +40,10 @@ const MAX_CELL_CHARS: usize = 32_767;
 const CUT_MARKER: &str = " …[cut: the Parquet file has the whole text]";
 
 /// Writes `tables` (sheet name, frame) to one workbook at `path`, dated `as_of`
-/// rather than by the clock, so the same run writes the same file.
+/// rather than by the clock, so the same run writes the same file. Sheets are written
+/// in rust_xlsxwriter's constant-memory mode, a row at a time through a temporary
+/// file, so the workbook costs memory by the row, not by the table. A table over
+/// Excel's row limit must not reach here: the caller leaves it out, and says so.
 pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path, as_of: NaiveDate) -> Result<Vec<SheetNote>> {
     let err = |e: XlsxError| Error::input(path, format!("writing workbook: {e}"));
     let mut workbook = Workbook::new();
@@ -51,22 +52,26 @@ pub fn write_workbook(tables: &[(&str, &DataFrame)], path: &Path, as_of: NaiveDa
     let mut notes = Vec::new();
     let mut used: Vec<String> = Vec::new();
     for (name, df) in tables {
-        let sheet = workbook.add_worksheet();
+        assert!(fits(df.height()), "{name}: {} rows do not fit a sheet", df.height());
+        let sheet = workbook.add_worksheet_with_constant_memory().map_err(err)?;
         let sheet_name = unique_sheet_name(name, &used);
         used.push(sheet_name.to_lowercase());
         sheet.set_name(&sheet_name).map_err(err)?;
-        let rows = df.height().min(MAX_DATA_ROWS);
-        let cut = write_sheet(sheet, &df.slice(0, rows)).map_err(err)?;
+        let cut = write_sheet(sheet, df).map_err(err)?;
         notes.push(SheetNote {
             sheet: sheet_name,
-            rows_written: rows,
-            truncated: rows < df.height(),
+            rows_written: df.height(),
             cells_cut: cut.len(),
             first_cut: cut.into_iter().next(),
         });
     }
     workbook.save(path).map_err(err)?;
     Ok(notes)
+}
+
+/// Whether a table of `rows` rows fits one sheet below its header.
+pub fn fits(rows: usize) -> bool {
+    rows <= MAX_DATA_ROWS
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique regardless of case.
@@ -82,94 +87,104 @@ fn unique_sheet_name(name: &str, used: &[String]) -> String {
         .expect("some suffix is free")
 }
 
-/// Writes a sheet; returns the cells whose text was cut to fit (row, column name).
+/// Writes a sheet row by row; returns the cells whose text was cut to fit (row,
+/// column name).
 fn write_sheet(sheet: &mut Worksheet, df: &DataFrame) -> Result<Vec<(usize, String)>, XlsxError> {
     let header = Format::new().set_bold().set_background_color("#DDEBF7").set_border_bottom(FormatBorder::Thin);
-    let mut cut = Vec::new();
+    let columns: Vec<Cells> = df.columns().iter().map(|c| Cells::of(c.as_materialized_series())).collect();
     for (c, column) in df.columns().iter().enumerate() {
         let c = c as u16;
-        sheet.write_string_with_format(0, c, column.name().as_str(), &header)?;
         sheet.set_column_width(c, column_width(column))?;
-        let rows = write_column(sheet, c, column.as_materialized_series())?;
-        cut.extend(rows.into_iter().map(|row| (row, column.name().to_string())));
+        sheet.write_string_with_format(0, c, column.name().as_str(), &header)?;
     }
     sheet.set_freeze_panes(1, 0)?;
     if df.width() > 0 {
         sheet.autofilter(0, 0, df.height() as u32, (df.width() - 1) as u16)?;
     }
-    cut.sort();
-    Ok(cut)
-}
-
-/// Writes a column's cells; returns the 1-based sheet rows whose text was cut to fit.
-fn write_column(sheet: &mut Worksheet, c: u16, s: &Series) -> Result<Vec<usize>, XlsxError> {
     let mut cut = Vec::new();
-    let at = |i: usize| (i + 1) as u32;
-    match s.dtype() {
-        DataType::Boolean => {
-            for (i, v) in s.bool().expect("bool").iter().enumerate() {
-                if let Some(v) = v {
-                    sheet.write_boolean(at(i), c, v)?;
-                }
-            }
-        }
-        DataType::Date => {
-            let format = Format::new().set_num_format("yyyy-mm-dd");
-            let days = s.cast(&DataType::Int32).expect("date is i32");
-            for (i, v) in days.i32().expect("i32").iter().enumerate() {
-                if let Some(v) = v {
-                    sheet.write_number_with_format(at(i), c, v as f64 + EXCEL_UNIX_EPOCH, &format)?;
-                }
-            }
-        }
-        DataType::Datetime(unit, _) => {
-            let format = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
-            let per_day = match unit {
-                TimeUnit::Nanoseconds => 86_400e9,
-                TimeUnit::Microseconds => 86_400e6,
-                TimeUnit::Milliseconds => 86_400e3,
-            };
-            let ticks = s.cast(&DataType::Int64).expect("datetime is i64");
-            for (i, v) in ticks.i64().expect("i64").iter().enumerate() {
-                if let Some(v) = v {
-                    sheet.write_number_with_format(at(i), c, v as f64 / per_day + EXCEL_UNIX_EPOCH, &format)?;
-                }
-            }
-        }
-        dtype if dtype.is_primitive_numeric() || dtype.is_decimal() => {
-            let format = match dtype {
-                DataType::Decimal(_, scale) => Some(Format::new().set_num_format(money_format(*scale))),
-                d if d.is_float() => Some(Format::new().set_num_format("#,##0.00")),
-                _ => None,
-            };
-            let values = s.cast(&DataType::Float64).expect("numeric casts to f64");
-            for (i, v) in values.f64().expect("f64").iter().enumerate() {
-                match (v, &format) {
-                    (Some(v), Some(f)) => sheet.write_number_with_format(at(i), c, v, f).map(|_| ())?,
-                    (Some(v), None) => sheet.write_number(at(i), c, v).map(|_| ())?,
-                    (None, _) => {}
-                }
-            }
-        }
-        _ => {
-            let text = as_text(s);
-            for (i, v) in text.str().expect("str").iter().enumerate() {
-                match v {
-                    Some(v) if v.chars().count() > MAX_CELL_CHARS => {
-                        let keep = MAX_CELL_CHARS - CUT_MARKER.chars().count();
-                        let head: String = v.chars().take(keep).collect();
-                        sheet.write_string(at(i), c, format!("{head}{CUT_MARKER}"))?;
-                        cut.push(i + 2); // the header is row 1
-                    }
-                    Some(v) => {
-                        sheet.write_string(at(i), c, v)?;
-                    }
-                    None => {}
-                }
+    for i in 0..df.height() {
+        let row = (i + 1) as u32;
+        for (c, cells) in columns.iter().enumerate() {
+            if cells.write(sheet, row, c as u16, i)? {
+                cut.push((i + 2, df.get_column_names()[c].to_string())); // the header is row 1
             }
         }
     }
     Ok(cut)
+}
+
+/// A column's cells in the form a sheet takes them: dates and times as Excel serial
+/// numbers with their format, every other number as f64, anything else as text.
+enum Cells {
+    Boolean(BooleanChunked),
+    Number(Float64Chunked, Option<Format>),
+    Text(StringChunked),
+}
+
+impl Cells {
+    fn of(s: &Series) -> Cells {
+        let serial = |values: Float64Chunked, per_day: f64, format: &str| {
+            Cells::Number((values / per_day) + EXCEL_UNIX_EPOCH, Some(Format::new().set_num_format(format)))
+        };
+        let f64s = |s: &Series| {
+            s.cast(&DataType::Float64).expect("numeric casts to f64").f64().expect("f64").rechunk().into_owned()
+        };
+        match s.dtype() {
+            DataType::Boolean => Cells::Boolean(s.bool().expect("bool").rechunk().into_owned()),
+            DataType::Date => serial(f64s(&s.cast(&DataType::Int32).expect("date is i32")), 1.0, "yyyy-mm-dd"),
+            DataType::Datetime(unit, _) => {
+                let per_day = match unit {
+                    TimeUnit::Nanoseconds => 86_400e9,
+                    TimeUnit::Microseconds => 86_400e6,
+                    TimeUnit::Milliseconds => 86_400e3,
+                };
+                let ticks = s.cast(&DataType::Int64).expect("datetime is i64");
+                serial(f64s(&ticks), per_day, "yyyy-mm-dd hh:mm:ss")
+            }
+            dtype if dtype.is_primitive_numeric() || dtype.is_decimal() => {
+                let format = match dtype {
+                    DataType::Decimal(_, scale) => Some(Format::new().set_num_format(money_format(*scale))),
+                    d if d.is_float() => Some(Format::new().set_num_format("#,##0.00")),
+                    _ => None,
+                };
+                Cells::Number(f64s(s), format)
+            }
+            _ => Cells::Text(as_text(s).str().expect("str").rechunk().into_owned()),
+        }
+    }
+
+    /// Writes row `i`'s cell, if it has a value; true when its text was cut to fit.
+    fn write(&self, sheet: &mut Worksheet, row: u32, c: u16, i: usize) -> Result<bool, XlsxError> {
+        match self {
+            Cells::Boolean(v) => {
+                if let Some(v) = v.get(i) {
+                    sheet.write_boolean(row, c, v)?;
+                }
+            }
+            Cells::Number(v, format) => match (v.get(i), format) {
+                (Some(v), Some(f)) => {
+                    sheet.write_number_with_format(row, c, v, f)?;
+                }
+                (Some(v), None) => {
+                    sheet.write_number(row, c, v)?;
+                }
+                (None, _) => {}
+            },
+            Cells::Text(v) => match v.get(i) {
+                Some(v) if v.chars().count() > MAX_CELL_CHARS => {
+                    let keep = MAX_CELL_CHARS - CUT_MARKER.chars().count();
+                    let head: String = v.chars().take(keep).collect();
+                    sheet.write_string(row, c, format!("{head}{CUT_MARKER}"))?;
+                    return Ok(true);
+                }
+                Some(v) => {
+                    sheet.write_string(row, c, v)?;
+                }
+                None => {}
+            },
+        }
+        Ok(false)
+    }
 }
 
 /// A column as text: Polars' cast where it has one, JSON for nested values (lists,

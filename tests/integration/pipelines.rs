@@ -115,6 +115,38 @@ fn workbook_text_is_never_a_formula() {
     assert_eq!(created.str().unwrap().get(0), Some("2024-03-05"));
 }
 
+/// The workbook holds what people read: a table over `max_rows` is left out, never
+/// cut, with a warning in the summary and the manifest, and its Parquet file whole.
+#[test]
+fn a_large_table_is_left_out_of_the_workbook_and_said_so() {
+    use calamine::{Reader, open_workbook_auto};
+    let p = Project::new();
+    let rows: String = (1..=12).map(|i| format!("C{i},客户{i},成单客户\n")).collect();
+    p.write("data/c.csv", format!("客户编码,客户名称,客户分类\n{rows}"));
+    let workbook = "workbook:\n  tables: [counts, customers, rejects]\n  max_rows: 10\n";
+    p.write("pipelines/p.yaml", format!("{}{workbook}", customers_pipeline("p", "c.csv", "")));
+    let out = tally(&["run", p.path("pipelines/p.yaml").to_str().unwrap(), "--out", p.path("runs").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("warning: workbook: table 'customers' (12 rows) is left out of the workbook"),
+        "{summary}"
+    );
+    let book = open_workbook_auto(p.latest("p").join("p.xlsx")).unwrap();
+    assert_eq!(book.sheet_names(), ["counts", "rejects"]);
+    assert_eq!(read_parquet(&p.latest("p").join("customers.parquet")).height(), 12);
+    let findings = p.manifest("p")["findings"].clone();
+    assert_eq!(findings[0]["code"], "workbook_table_left_out", "{findings}");
+
+    // A name that is no output is refused before any data is read.
+    let misspelt = format!("{}workbook:\n  tables: [count]\n", customers_pipeline("p", "c.csv", ""));
+    p.write("pipelines/q.yaml", misspelt);
+    let out = tally(&["check", p.path("pipelines/q.yaml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("workbook table 'count' is not an output"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean 'counts'?"), "{}", stderr(&out));
+}
+
 /// The same seed writes the same bytes, workbook included.
 #[test]
 fn sample_generation_is_deterministic() {
