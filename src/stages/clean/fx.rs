@@ -47,6 +47,13 @@ impl ConvertCurrency {
     }
 
     /// Adds the converted amount, the rate and its date, and the failure code.
+    ///
+    /// The rate of a day is looked up by a hash join on (currency, day) with a small
+    /// table holding, for every currency and every day from the first rate to the last,
+    /// the latest rate on or before it (an as-of join of that table alone). A row dated
+    /// after the last rate looks up the last day. The rows keep their order and are
+    /// never sorted: on 35 million documents, sorting them by date and back took half
+    /// the conversion.
     pub fn apply(&self, lf: LazyFrame, rates: LazyFrame, column: &str, scale: usize) -> PolarsResult<LazyFrame> {
         let rate_type = DataType::Decimal(MONEY_PRECISION, RATE_SCALE);
         let rates = rates
@@ -56,24 +63,24 @@ impl ConvertCurrency {
                 col("from_currency").alias("__fx_from"),
                 col("rate").cast(rate_type.clone()).alias("__fx_rate"),
             ])
-            .sort(["__fx_from", "__fx_date"], Default::default());
-        // Rows without a date look up a date before any rate, so they find none.
-        let no_date = lit(chrono::NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date")).cast(DataType::Date);
-        let left = lf
-            .with_row_index("__fx_order", None)
-            .with_column(col(self.on.as_str()).cast(DataType::Date).fill_null(no_date).alias("__fx_key"))
-            .sort(["__fx_key"], Default::default());
-        let options = AsOfOptions {
-            strategy: AsofStrategy::Backward,
-            tolerance: None,
-            tolerance_str: None,
-            left_by: Some(vec![self.currency.as_str().into()]),
-            right_by: Some(vec!["__fx_from".into()]),
-            allow_eq: true,
-            check_sortedness: false,
+            .collect()?;
+        let days = rates.column("__fx_date")?.cast(&DataType::Int32)?;
+        let (first, last) = (days.i32()?.min(), days.i32()?.max());
+        let daily = daily_rates(&rates, first.zip(last))?;
+        let day = col(self.on.as_str()).cast(DataType::Date);
+        let key = match last {
+            Some(last) => {
+                when(day.clone().gt(lit(last).cast(DataType::Date))).then(lit(last).cast(DataType::Date)).otherwise(day)
+            }
+            None => day,
         };
-        let joined =
-            left.join(rates, [col("__fx_key")], [col("__fx_date")], JoinArgs::new(JoinType::AsOf(Box::new(options))));
+        let left = lf.with_columns([key.alias("__fx_key"), col(self.currency.as_str()).alias("__fx_currency")]);
+        let joined = left.join(
+            daily,
+            [col("__fx_currency"), col("__fx_key")],
+            [col("__fx_from"), col("__fx_day")],
+            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+        );
 
         let amount = col(column);
         let same = col(self.currency.as_str()).eq(lit(self.to.clone()));
@@ -99,8 +106,31 @@ impl ConvertCurrency {
                 rate_date.alias(format!("{column}_fx_date")),
                 error.alias(fx_error_name(column)),
             ])
-            .sort(["__fx_order"], Default::default())
-            // The join folds the right-hand `by` column (`__fx_from`) into the left one.
-            .drop(cols(["__fx_order", "__fx_key", "__fx_date", "__fx_rate"])))
+            .drop(cols(["__fx_currency", "__fx_key", "__fx_date", "__fx_rate"])))
     }
+}
+
+/// For each currency and each day from the first rate to the last: the latest rate on
+/// or before it, and that rate's date (`__fx_from`, `__fx_day`, `__fx_date`,
+/// `__fx_rate`). Days before a currency's first rate have none.
+fn daily_rates(rates: &DataFrame, span: Option<(i32, i32)>) -> PolarsResult<LazyFrame> {
+    let Some((first, last)) = span else {
+        return Ok(rates.clone().lazy().with_column(col("__fx_date").alias("__fx_day")));
+    };
+    let days = Series::new("__fx_day".into(), (first..=last).collect::<Vec<i32>>()).cast(&DataType::Date)?;
+    let currencies = rates.clone().lazy().select([col("__fx_from").unique()]);
+    let calendar = DataFrame::new(days.len(), vec![days.into_column()])?.lazy().cross_join(currencies, None);
+    let options = AsOfOptions {
+        strategy: AsofStrategy::Backward,
+        left_by: Some(vec!["__fx_from".into()]),
+        right_by: Some(vec!["__fx_from".into()]),
+        allow_eq: true,
+        ..Default::default()
+    };
+    Ok(calendar.sort(["__fx_day"], Default::default()).join(
+        rates.clone().lazy().sort(["__fx_date"], Default::default()),
+        [col("__fx_day")],
+        [col("__fx_date")],
+        JoinArgs::new(JoinType::AsOf(Box::new(options))),
+    ))
 }
