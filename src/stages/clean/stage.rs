@@ -23,12 +23,18 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
     let mut inputs = config.inputs().iter().map(|i| i.table.as_str()).zip(inputs);
     let (_, lf) = inputs.next().expect("the input table comes first");
     let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
+    let mut lf = lf;
+    let schema = lf.collect_schema()?;
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
     let structs = config.columns.iter().map(|(c, cc)| {
         let near = cc.area_code_from.as_ref().map(|a| col(a.value.as_str()));
-        normalized(col(c.as_str()), near, cc.normalizer()).alias(struct_name(c))
+        let cleaned = match (cc.normalizer(), schema.get(c.as_str())) {
+            (Normalizer::Money { scale }, Some(DataType::Decimal(_, from))) => decimal_money(c, *from, scale),
+            (n, _) => normalized(col(c.as_str()), near, n),
+        };
+        cleaned.alias(struct_name(c))
     });
-    let mut lf = lf.with_columns(raws.chain(structs).collect::<Vec<_>>());
+    lf = lf.with_columns(raws.chain(structs).collect::<Vec<_>>());
 
     let mut columns = Vec::new();
     for (name, cc) in &config.columns {
@@ -88,6 +94,22 @@ fn normalized(e: Expr, near: Option<Expr>, n: Normalizer) -> Expr {
                 output,
             ),
     }
+}
+
+/// An amount that is already a decimal (a typed Parquet column, a loaded schema's
+/// decimal) is money as it stands: it is cast, not printed and parsed back. As the text
+/// path, it is refused (`bad_amount`) when it has more decimals than `scale` or more
+/// digits than money holds.
+fn decimal_money(column: &str, from: usize, scale: usize) -> Expr {
+    let amount = col(column);
+    let value = amount.clone().cast(DataType::Decimal(MONEY_PRECISION, scale));
+    let wide = DataType::Decimal(38, from.max(scale));
+    let kept = value.clone().cast(wide.clone()).eq(amount.clone().cast(wide)).fill_null(lit(false));
+    let failed = amount.is_not_null().and(kept.clone().not());
+    as_struct(vec![
+        when(kept).then(value).otherwise(lit(NULL).cast(DataType::Decimal(MONEY_PRECISION, scale))).alias("value"),
+        when(failed).then(lit("bad_amount")).otherwise(lit(NULL).cast(DataType::String)).alias("error"),
+    ])
 }
 
 fn struct_dtype(n: Normalizer) -> DataType {

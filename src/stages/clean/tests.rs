@@ -164,3 +164,29 @@ fn a_contact_written_in_the_phone_cell_fills_an_empty_contact() {
     let err = format!("{:?}", wrong.err().expect("an unknown column is refused"));
     assert!(err.contains("fill_from names 'mobile'") && err.contains("phone_contact"), "{err}");
 }
+
+/// An amount that is already a decimal is cast, not reparsed, and held to the same
+/// rules as text: no more decimals than the scale, no more digits than money holds.
+#[test]
+fn decimal_amounts_are_money_as_they_stand() {
+    let amounts = df! { "amount" => [Some("1234.5000"), Some("-0.0100"), Some("1.2345"), None] }
+        .unwrap()
+        .lazy()
+        .with_column(col("amount").cast(DataType::Decimal(38, 4)))
+        .collect()
+        .unwrap();
+    let typed = stage("clean", "input: docs\noutput: out\ncolumns:\n  amount: { normalize: money }\n");
+    let text = |t: &DataFrame, c: &str| -> Vec<Option<String>> {
+        let c = t.column(c).unwrap().cast(&DataType::String).unwrap();
+        c.str().unwrap().iter().map(|v| v.map(String::from)).collect()
+    };
+    let out = typed.run(vec![amounts.clone()]).unwrap();
+    assert_eq!(out.tables[0].column("amount").unwrap().dtype(), &DataType::Decimal(18, 2));
+    assert_eq!(text(&out.tables[0], "amount"), [s("1234.50"), s("-0.01"), None, None]);
+    // The same values as text give the same result.
+    let as_text = amounts.lazy().with_column(col("amount").cast(DataType::String)).collect().unwrap();
+    let out_text = typed.run(vec![as_text]).unwrap();
+    assert_eq!(text(&out_text.tables[0], "amount"), text(&out.tables[0], "amount"));
+    assert_eq!(text(&out_text.tables[0], "amount_invalid"), text(&out.tables[0], "amount_invalid"));
+    assert_eq!(text(&out.tables[0], "amount_invalid"), [s("false"), s("false"), s("true"), s("false")]);
+}
