@@ -184,9 +184,10 @@ fn reason(c: &ColumnSpec) -> Expr {
     if c.kind != ColumnType::String {
         checks.push((present.and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
     }
-    // Strings are kept verbatim, but " 正常" is the allowed 正常 and "C001 " repeats C001.
+    // Strings kept verbatim (`trim: false`) are compared stripped: " 正常" is the
+    // allowed 正常 and "C001 " repeats C001. Trimmed ones are stripped already.
     let key = match c.kind {
-        ColumnType::String => value.clone().str().strip_chars(lit(NULL)),
+        ColumnType::String if !c.trim => value.clone().str().strip_chars(lit(NULL)),
         _ => value.clone(),
     };
     if let Some(allowed) = &c.allowed {

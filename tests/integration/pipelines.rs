@@ -147,6 +147,35 @@ fn a_large_table_is_left_out_of_the_workbook_and_said_so() {
     assert!(stderr(&out).contains("did you mean 'counts'?"), "{}", stderr(&out));
 }
 
+/// In a Parquet export, as in text, blank text is no value: a required column left
+/// blank (spaces, a full-width space) is rejected, another becomes null, and values
+/// are trimmed.
+#[test]
+fn blank_parquet_text_is_no_value() {
+    let p = Project::new();
+    let mut df = df! {
+        "客户编码" => ["C1", "C2", "C3"],
+        "客户名称" => [" 华信科技 ", "\u{3000}", "远智实业"],
+        "客户分类" => ["成单客户", "成单客户", "成单客户"],
+        "联系人" => [Some("  "), Some("王伟"), Some("")],
+    }
+    .unwrap();
+    tally::write::write_parquet(&mut df, &p.path("data/c.parquet")).unwrap();
+    p.write("pipelines/p.yaml", customers_pipeline("p", "c.parquet", ""));
+    let out = p.run("pipelines/p.yaml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let customers = read_parquet(&p.latest("p").join("customers.parquet"));
+    let text = |c: &str| -> Vec<Option<String>> {
+        customers.column(c).unwrap().str().unwrap().iter().map(|v| v.map(String::from)).collect()
+    };
+    assert_eq!(text("customer_id"), [Some("C1".to_string()), Some("C3".to_string())]);
+    assert_eq!(text("name"), [Some("华信科技".to_string()), Some("远智实业".to_string())]);
+    assert_eq!(text("contact"), [None, None]);
+    let rejects = read_parquet(&p.latest("p").join("rejects.parquet"));
+    let reasons: Vec<Option<&str>> = rejects.column("reason").unwrap().str().unwrap().iter().collect();
+    assert_eq!(reasons, [Some("missing_required")]);
+}
+
 /// The same seed writes the same bytes, workbook included.
 #[test]
 fn sample_generation_is_deterministic() {
