@@ -1,13 +1,13 @@
-//! Executes a plan: each level of the graph runs its nodes in parallel, tables flow
+//! Executes a plan: a node starts as soon as the tables it reads exist, beside any
+//! other that can run, so a short chain never waits behind a long one; tables flow
 //! between stages by name, and every node's rows and time are recorded. A table is
-//! freed once the last stage reading it has run, unless it is an output. An error
-//! finding stops the run after the level it was found in.
+//! freed once the last stage reading it has run, unless it is an output. After an
+//! error finding no node starts; those running finish.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::context::RunContext;
@@ -89,53 +89,46 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
     };
     let mut readers = plan.readers.clone();
     let is_output = |name: &str| plan.pipeline.output_names().any(|o| o == name);
-    for level in &plan.levels {
-        let results: Vec<Result<NodeOutput>> =
-            level.par_iter().map(|id| run_node(plan, *id, &outcome.tables, cx, progress)).collect();
-        let mut produced = Vec::new();
-        for result in results {
-            match result? {
-                NodeOutput::Source(table, rejected, run, gate) => {
-                    outcome
-                        .rejects
-                        .vstack_mut(&rejected)
-                        .context(|| format!("collecting rejects of '{}'", run.name))?;
-                    outcome.findings.extend(gate);
-                    produced.push(run.name.clone());
-                    outcome.tables.insert(run.name.clone(), table);
-                    outcome.loads.push(run);
-                }
-                NodeOutput::Stage(output, run) => {
-                    if let Some(rejected) = &output.rejects {
-                        outcome
-                            .rejects
-                            .vstack_mut(rejected)
-                            .context(|| format!("collecting rejects of '{}'", run.id))?;
-                    }
-                    outcome.sheets.extend(output.sheets);
-                    outcome.files.extend(output.files);
-                    outcome.effects.extend(output.effects);
-                    outcome
-                        .findings
-                        .extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
-                    for (t, table) in run.tables.iter().zip(output.tables) {
-                        produced.push(t.table.clone());
-                        outcome.tables.insert(t.table.clone(), table);
-                    }
-                    for input in &run.inputs {
-                        *readers.get_mut(input).expect("every input is counted") -= 1;
-                    }
-                    outcome.stages.push(run);
-                }
+    // The plan's levels, flattened, are an order in which every node follows its inputs.
+    let mut waiting: Vec<NodeId> = plan.levels.iter().flatten().copied().collect();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| -> Result<()> {
+        let mut running = 0;
+        loop {
+            // Every node whose input tables exist starts now, on a thread of its own,
+            // with its inputs (shared, not copied); none starts after an error finding.
+            let ready = |id: &NodeId| inputs_of(plan, *id).iter().all(|t| outcome.tables.contains_key(*t));
+            let (start, rest): (Vec<NodeId>, Vec<NodeId>) = waiting.iter().partition(|id| ready(id));
+            waiting = rest;
+            if outcome.stopped() {
+                waiting.clear();
             }
+            for id in start.into_iter().filter(|_| !outcome.stopped()) {
+                let inputs: Vec<DataFrame> = inputs_of(plan, id).iter().map(|t| outcome.tables[*t].clone()).collect();
+                let done = done.clone();
+                running += 1;
+                scope.spawn(move || {
+                    // The receiver outlives every node: the loop waits for all that run.
+                    let _ = done.send(run_node(plan, id, inputs, cx, progress));
+                });
+            }
+            if running == 0 {
+                return Ok(());
+            }
+            let result = finished.recv().expect("a running node reports");
+            running -= 1;
+            if let Err(e) = result.and_then(|output| take(&mut outcome, &mut readers, output)) {
+                // The nodes still running finish before the error is reported.
+                for _ in 0..running {
+                    let _ = finished.recv();
+                }
+                return Err(e);
+            }
+            // Free what no later stage reads and no output needs.
+            let unused = |name: &String| readers.get(name).is_none_or(|&n| n == 0) && !is_output(name);
+            outcome.tables.retain(|name, _| !unused(name));
         }
-        // Free what no later stage reads and no output needs.
-        let unused = |name: &String| readers.get(name).is_none_or(|&n| n == 0) && !is_output(name);
-        outcome.tables.retain(|name, _| !unused(name));
-        if outcome.stopped() {
-            break;
-        }
-    }
+    })?;
     let files = plan.pipeline.sources.iter().map(|s| (s.name.as_str(), s.path.display().to_string()));
     outcome.rejects = rejects::with_files(std::mem::take(&mut outcome.rejects), files)
         .context(|| "naming the files of stage rejects".to_string())?;
@@ -147,10 +140,48 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
     Ok(outcome)
 }
 
+/// The tables a node reads.
+fn inputs_of(plan: &Plan, id: NodeId) -> Vec<&str> {
+    match id {
+        NodeId::Source(_) => Vec::new(),
+        NodeId::Stage(i) => plan.stages[i].stage.inputs().iter().map(|i| i.table.as_str()).collect(),
+    }
+}
+
+/// Files a node's output into the outcome: its tables, rejects, sheets, files,
+/// effects and findings; a stage's inputs each lose a reader.
+fn take(outcome: &mut Outcome, readers: &mut HashMap<String, usize>, output: NodeOutput) -> Result<()> {
+    match output {
+        NodeOutput::Source(table, rejected, run, gate) => {
+            outcome.rejects.vstack_mut(&rejected).context(|| format!("collecting rejects of '{}'", run.name))?;
+            outcome.findings.extend(gate);
+            outcome.tables.insert(run.name.clone(), table);
+            outcome.loads.push(run);
+        }
+        NodeOutput::Stage(output, run) => {
+            if let Some(rejected) = &output.rejects {
+                outcome.rejects.vstack_mut(rejected).context(|| format!("collecting rejects of '{}'", run.id))?;
+            }
+            outcome.sheets.extend(output.sheets);
+            outcome.files.extend(output.files);
+            outcome.effects.extend(output.effects);
+            outcome.findings.extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
+            for (t, table) in run.tables.iter().zip(output.tables) {
+                outcome.tables.insert(t.table.clone(), table);
+            }
+            for input in &run.inputs {
+                *readers.get_mut(input).expect("every input is counted") -= 1;
+            }
+            outcome.stages.push(run);
+        }
+    }
+    Ok(())
+}
+
 fn run_node(
     plan: &Plan,
     id: NodeId,
-    tables: &HashMap<String, DataFrame>,
+    inputs: Vec<DataFrame>,
     cx: &RunContext,
     progress: &Progress,
 ) -> Result<NodeOutput> {
@@ -169,21 +200,20 @@ fn run_node(
             gate.extend(mostly_rejected(&run, &loaded.rejects));
             Ok(NodeOutput::Source(loaded.table, loaded.rejects, run, gate))
         }
-        NodeId::Stage(i) => run_stage(plan, &plan.stages[i], tables, cx, progress, started),
+        NodeId::Stage(i) => run_stage(plan, &plan.stages[i], inputs, cx, progress, started),
     }
 }
 
 fn run_stage(
     plan: &Plan,
     node: &PlannedStage,
-    tables: &HashMap<String, DataFrame>,
+    inputs: Vec<DataFrame>,
     cx: &RunContext,
     progress: &Progress,
     started: Instant,
 ) -> Result<NodeOutput> {
     let stage = &node.stage;
     let bar = progress.start(&format!("{} {}", stage.kind(), node.id()));
-    let inputs: Vec<DataFrame> = stage.inputs().iter().map(|i| tables[&i.table].clone()).collect();
     let rows_in = stage.inputs().iter().zip(&inputs).filter(|(i, _)| i.role == Role::Rows).map(|(_, t)| t.height());
     let rows_in = rows_in.sum();
     let stage_error = |source: PolarsError| Error::Stage {
