@@ -30,12 +30,15 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
         .iter()
         .map(|c| parse(c, raw_schema.get(c.name.as_str()).unwrap_or(&DataType::String)).alias(parsed_name(c)))
         .collect();
-    let reasons: Vec<Expr> = schema.columns.iter().map(|c| reason(c).alias(reason_name(c))).collect();
-    let any_reason = reasons_of(schema).into_iter().map(|r| r.is_not_null()).reduce(|a, b| a.or(b));
+    // Each value's first problem as a one-byte code over the whole table (a text column
+    // of 35 million mostly empty reasons would cost gigabytes); as text for the
+    // rejected rows only.
+    let codes: Vec<Expr> = schema.columns.iter().map(|c| reason_code(c).alias(code_name(c))).collect();
+    let any_reason = schema.columns.iter().map(|c| col(code_name(c)).neq(lit(0u8))).reduce(|a, b| a.or(b));
     let checked = raw
         .lazy()
         .with_columns(parsed)
-        .with_columns(reasons)
+        .with_columns(codes)
         .with_column(any_reason.unwrap_or(lit(false)).alias(REJECTED))
         .collect()?;
 
@@ -52,7 +55,8 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
                 .collect::<Vec<_>>(),
         )
         .collect()?;
-    let bad = checked.lazy().filter(col(REJECTED)).with_column(record(schema)).collect()?;
+    let reasons: Vec<Expr> = schema.columns.iter().map(|c| reason_text(c).alias(reason_name(c))).collect();
+    let bad = checked.lazy().filter(col(REJECTED)).with_columns(reasons).with_column(record(schema)).collect()?;
     let rows_rejected = bad.height();
     let entries = schema
         .columns
@@ -87,8 +91,8 @@ fn reason_name(c: &ColumnSpec) -> String {
     format!("__reason_{}", c.name)
 }
 
-fn reasons_of(schema: &Schema) -> Vec<Expr> {
-    schema.columns.iter().map(|c| col(reason_name(c))).collect()
+fn code_name(c: &ColumnSpec) -> String {
+    format!("__code_{}", c.name)
 }
 
 /// The column parsed to its schema type; null where the text does not fit. Readers
@@ -173,8 +177,27 @@ pub fn parse_bound(kind: ColumnType, text: &str) -> Result<Expr, String> {
     }
 }
 
-/// The first problem of a value, as a reason code; null when it fits.
-fn reason(c: &ColumnSpec) -> Expr {
+/// The first problem of a value, as the 1-based place of its check in [`checks`]; 0
+/// when it fits.
+fn reason_code(c: &ColumnSpec) -> Expr {
+    // Earlier checks take precedence, so nest from the last one outwards.
+    checks(c)
+        .into_iter()
+        .enumerate()
+        .rev()
+        .fold(lit(0u8), |otherwise, (i, (cond, _))| when(cond).then(lit(i as u8 + 1)).otherwise(otherwise))
+}
+
+/// The reason code [`reason_code`] points at, as text; null when it fits.
+fn reason_text(c: &ColumnSpec) -> Expr {
+    let code = col(code_name(c));
+    checks(c).into_iter().enumerate().fold(lit(NULL).cast(DataType::String), |otherwise, (i, (_, text))| {
+        when(code.clone().eq(lit(i as u8 + 1))).then(lit(text)).otherwise(otherwise)
+    })
+}
+
+/// A column's checks in order of precedence: (the value fails, its reason code).
+fn checks(c: &ColumnSpec) -> Vec<(Expr, String)> {
     let present = col(c.name.as_str()).is_not_null();
     let value = col(parsed_name(c));
     let mut checks: Vec<(Expr, String)> = Vec::new();
@@ -204,10 +227,7 @@ fn reason(c: &ColumnSpec) -> Expr {
     if c.unique {
         checks.push((value.is_not_null().and(key.is_first_distinct().not()), "duplicate_key".into()));
     }
-    // Earlier checks take precedence, so nest from the last one outwards.
-    checks.into_iter().rev().fold(lit(NULL).cast(DataType::String), |otherwise, (cond, code)| {
-        when(cond).then(lit(code)).otherwise(otherwise)
-    })
+    checks
 }
 
 fn kind_word(kind: ColumnType) -> &'static str {
