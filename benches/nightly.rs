@@ -71,7 +71,7 @@ fn run_pipeline(pipeline: &Path) {
     let options = tally::run::RunOptions { out: out.clone(), as_of: None, quiet: true };
     let report = tally::run::run_pipeline(&plan, &options).unwrap();
     let manifest = serde_json::to_value(&report.manifest).unwrap();
-    print_figures(&manifest, started.elapsed().as_secs_f64(), peak_mib());
+    print!("{}", figures(&manifest, started.elapsed().as_secs_f64(), peak_mib()));
     let _ = std::fs::remove_dir_all(out);
 }
 
@@ -91,21 +91,14 @@ fn external(binary: &Path, pipeline: &Path) -> String {
     let latest = out.join("quarterly_inventory/latest/manifest.json");
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(latest).unwrap()).unwrap();
     let _ = std::fs::remove_dir_all(out);
-    let mut text = String::new();
-    figures(&mut text, &manifest, seconds, peak);
-    text
+    figures(&manifest, seconds, peak)
 }
 
-fn print_figures(manifest: &serde_json::Value, seconds: f64, peak: f64) {
-    let mut text = String::new();
-    figures(&mut text, manifest, seconds, peak);
-    print!("{text}");
-}
-
-/// Per source and stage seconds, the transactions branch (its load, its stages), the
+/// Per source and stage seconds, the transactions branch (its load and stages added up), the
 /// whole run and its peak memory.
-fn figures(out: &mut String, manifest: &serde_json::Value, seconds: f64, peak: f64) {
+fn figures(manifest: &serde_json::Value, seconds: f64, peak: f64) -> String {
     use std::fmt::Write;
+    let mut out = String::new();
     let mut branch = 0.0;
     for input in manifest["inputs"].as_array().unwrap() {
         let (name, s) = (input["source"].as_str().unwrap(), input["seconds"].as_f64().unwrap());
@@ -121,8 +114,9 @@ fn figures(out: &mut String, manifest: &serde_json::Value, seconds: f64, peak: f
         }
         let _ = writeln!(out, "  {:<5} {id:<32} {s:>8.2} s", stage["kind"].as_str().unwrap());
     }
-    let _ = writeln!(out, "  transactions branch {branch:.2} s (its load and stages, end to end)");
+    let _ = writeln!(out, "  transactions branch {branch:.2} s (its load and stages, added up)");
     let _ = writeln!(out, "  run {seconds:.2} s, peak {peak:.0} MiB");
+    out
 }
 
 /// Wall seconds and peak MiB of `command`, as GNU time counts them (`/usr/bin/time`).
