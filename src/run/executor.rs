@@ -90,45 +90,52 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
     let mut readers = plan.readers.clone();
     let is_output = |name: &str| plan.pipeline.output_names().any(|o| o == name);
     // The plan's levels, flattened, are an order in which every node follows its inputs.
-    let mut waiting: Vec<NodeId> = plan.levels.iter().flatten().copied().collect();
+    let order: Vec<NodeId> = plan.levels.iter().flatten().copied().collect();
+    let mut waiting = order.clone();
+    let mut in_order = InOrder::default();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::scope(|scope| -> Result<()> {
         let mut running = 0;
         loop {
             // Every node whose input tables exist starts now, on a thread of its own,
             // with its inputs (shared, not copied); none starts after an error finding.
-            let ready = |id: &NodeId| inputs_of(plan, *id).iter().all(|t| outcome.tables.contains_key(*t));
-            let (start, rest): (Vec<NodeId>, Vec<NodeId>) = waiting.iter().partition(|id| ready(id));
-            waiting = rest;
             if outcome.stopped() {
                 waiting.clear();
             }
-            for id in start.into_iter().filter(|_| !outcome.stopped()) {
+            let ready = |id: &&NodeId| inputs_of(plan, **id).iter().all(|t| outcome.tables.contains_key(*t));
+            let (start, rest): (Vec<NodeId>, Vec<NodeId>) = waiting.iter().partition(ready);
+            waiting = rest;
+            for id in start {
                 let inputs: Vec<DataFrame> = inputs_of(plan, id).iter().map(|t| outcome.tables[*t].clone()).collect();
                 let done = done.clone();
                 running += 1;
                 scope.spawn(move || {
                     // The receiver outlives every node: the loop waits for all that run.
-                    let _ = done.send(run_node(plan, id, inputs, cx, progress));
+                    let _ = done.send((id, run_node(plan, id, inputs, cx, progress)));
                 });
             }
             if running == 0 {
                 return Ok(());
             }
-            let result = finished.recv().expect("a running node reports");
+            let (id, result) = finished.recv().expect("a running node reports");
             running -= 1;
-            if let Err(e) = result.and_then(|output| take(&mut outcome, &mut readers, output)) {
-                // The nodes still running finish before the error is reported.
-                for _ in 0..running {
-                    let _ = finished.recv();
+            let place = order.iter().position(|n| *n == id).expect("every node is in the order");
+            match result {
+                Ok(output) => take(&mut outcome, &mut in_order, &mut readers, place, output),
+                Err(e) => {
+                    // The nodes still running finish before the error is reported.
+                    for _ in 0..running {
+                        let _ = finished.recv();
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
             // Free what no later stage reads and no output needs.
             let unused = |name: &String| readers.get(name).is_none_or(|&n| n == 0) && !is_output(name);
             outcome.tables.retain(|name, _| !unused(name));
         }
     })?;
+    in_order.merge_into(&mut outcome)?;
     let files = plan.pipeline.sources.iter().map(|s| (s.name.as_str(), s.path.display().to_string()));
     outcome.rejects = rejects::with_files(std::mem::take(&mut outcome.rejects), files)
         .context(|| "naming the files of stage rejects".to_string())?;
@@ -148,34 +155,71 @@ fn inputs_of(plan: &Plan, id: NodeId) -> Vec<&str> {
     }
 }
 
-/// Files a node's output into the outcome: its tables, rejects, sheets, files,
-/// effects and findings; a stage's inputs each lose a reader.
-fn take(outcome: &mut Outcome, readers: &mut HashMap<String, usize>, output: NodeOutput) -> Result<()> {
-    match output {
+/// What nodes add to the outcome besides tables, each with its node's place in the
+/// plan's order: merged in that order at the end, so a run writes the same rejects,
+/// sheets and findings whatever order its nodes finish in.
+#[derive(Default)]
+struct InOrder {
+    rejects: Vec<(usize, DataFrame)>,
+    sheets: Vec<(usize, (String, DataFrame))>,
+    files: Vec<(usize, (String, Vec<u8>))>,
+    effects: Vec<(usize, Effect)>,
+    /// The place of each of `outcome.findings`, which the run reads as they come.
+    findings: Vec<usize>,
+}
+
+impl InOrder {
+    fn merge_into(mut self, outcome: &mut Outcome) -> Result<()> {
+        fn sorted<T>(mut items: Vec<(usize, T)>) -> impl Iterator<Item = T> {
+            items.sort_by_key(|(place, _)| *place);
+            items.into_iter().map(|(_, item)| item)
+        }
+        for r in sorted(std::mem::take(&mut self.rejects)) {
+            outcome.rejects.vstack_mut(&r).context(|| "collecting rejects".to_string())?;
+        }
+        outcome.sheets.extend(sorted(self.sheets));
+        outcome.files.extend(sorted(self.files));
+        outcome.effects.extend(sorted(self.effects));
+        let findings = std::mem::take(&mut outcome.findings);
+        outcome.findings.extend(sorted(self.findings.into_iter().zip(findings).collect()));
+        Ok(())
+    }
+}
+
+/// Files a node's output: its tables into the outcome at once (later nodes read them),
+/// its findings too (an error stops the run), the rest in order; a stage's inputs each
+/// lose a reader.
+fn take(
+    outcome: &mut Outcome,
+    in_order: &mut InOrder,
+    readers: &mut HashMap<String, usize>,
+    place: usize,
+    output: NodeOutput,
+) {
+    let (findings, rejected) = match output {
         NodeOutput::Source(table, rejected, run, gate) => {
-            outcome.rejects.vstack_mut(&rejected).context(|| format!("collecting rejects of '{}'", run.name))?;
-            outcome.findings.extend(gate);
             outcome.tables.insert(run.name.clone(), table);
             outcome.loads.push(run);
+            (gate, Some(rejected))
         }
         NodeOutput::Stage(output, run) => {
-            if let Some(rejected) = &output.rejects {
-                outcome.rejects.vstack_mut(rejected).context(|| format!("collecting rejects of '{}'", run.id))?;
-            }
-            outcome.sheets.extend(output.sheets);
-            outcome.files.extend(output.files);
-            outcome.effects.extend(output.effects);
-            outcome.findings.extend(output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }));
+            in_order.sheets.extend(output.sheets.into_iter().map(|s| (place, s)));
+            in_order.files.extend(output.files.into_iter().map(|f| (place, f)));
+            in_order.effects.extend(output.effects.into_iter().map(|e| (place, e)));
             for (t, table) in run.tables.iter().zip(output.tables) {
                 outcome.tables.insert(t.table.clone(), table);
             }
             for input in &run.inputs {
                 *readers.get_mut(input).expect("every input is counted") -= 1;
             }
+            let findings = output.findings.into_iter().map(|f| Finding { origin: run.id.clone(), ..f }).collect();
             outcome.stages.push(run);
+            (findings, output.rejects)
         }
-    }
-    Ok(())
+    };
+    in_order.findings.extend(std::iter::repeat_n(place, findings.len()));
+    outcome.findings.extend(findings);
+    in_order.rejects.extend(rejected.map(|r| (place, r)));
 }
 
 fn run_node(
