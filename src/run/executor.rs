@@ -169,12 +169,12 @@ struct InOrder {
 }
 
 impl InOrder {
-    fn merge_into(mut self, outcome: &mut Outcome) -> Result<()> {
+    fn merge_into(self, outcome: &mut Outcome) -> Result<()> {
         fn sorted<T>(mut items: Vec<(usize, T)>) -> impl Iterator<Item = T> {
             items.sort_by_key(|(place, _)| *place);
             items.into_iter().map(|(_, item)| item)
         }
-        for r in sorted(std::mem::take(&mut self.rejects)) {
+        for r in sorted(self.rejects) {
             outcome.rejects.vstack_mut(&r).context(|| "collecting rejects".to_string())?;
         }
         outcome.sheets.extend(sorted(self.sheets));

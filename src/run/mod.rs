@@ -156,10 +156,9 @@ fn workbook_tables<'a>(
         // A stopped run has only the tables it got to.
         let Some(df) = table(name) else { continue };
         if df.height() > max_rows {
-            let file = if name == REJECTS_TABLE { "rejects.parquet".to_string() } else { format!("{name}.parquet") };
             let message = format!(
                 "table '{name}' ({} rows) is left out of the workbook, which takes tables of up to {max_rows} rows \
-                 (workbook: max_rows); {file} has all of it",
+                 (workbook: max_rows); {name}.parquet has all of it",
                 df.height()
             );
             left_out.push(Finding {

@@ -21,9 +21,8 @@ fn struct_name(column: &str) -> String {
 /// The cleaned columns, without flags; `inputs` in the order of the stage's inputs.
 pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
     let mut inputs = config.inputs().iter().map(|i| i.table.as_str()).zip(inputs);
-    let (_, lf) = inputs.next().expect("the input table comes first");
+    let (_, mut lf) = inputs.next().expect("the input table comes first");
     let lookups: std::collections::HashMap<&str, LazyFrame> = inputs.collect();
-    let mut lf = lf;
     let schema = lf.collect_schema()?;
     let raws = config.columns.keys().map(|c| col(c.as_str()).alias(raw_name(c)));
     let structs = config.columns.iter().map(|(c, cc)| {
