@@ -105,7 +105,7 @@ fn parse(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
     if c.kind != ColumnType::String && *raw_dtype == target {
         return raw;
     }
-    let t = raw.clone().cast(DataType::String).str().strip_chars(lit(NULL));
+    let t = values::stripped(raw.clone());
     match c.kind {
         ColumnType::String if !c.values.is_empty() => {
             let vocabulary = c.values.iter().map(|(from, to)| (crate::config::header_key(from), to.clone())).collect();

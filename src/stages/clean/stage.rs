@@ -231,7 +231,12 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
         .filter(|c| c.starts_with("__") && c.as_str() != rejects::ORIGIN)
         .map(|c| c.to_string())
         .collect();
-    let table = full.lazy().filter(rejected.not()).drop(cols(working)).collect()?;
+    // Filtering copies every column; most runs reject nothing.
+    let kept = match &rejects {
+        Some(r) if r.height() > 0 => full.lazy().filter(rejected.not()),
+        _ => full.lazy(),
+    };
+    let table = kept.drop(cols(working)).collect()?;
     let sheets = vec![(format!("{}_cleaning", config.output()), summary_table)];
     Ok(StageOutput { tables: vec![table], rejects, report: Some(report), sheets, ..Default::default() })
 }

@@ -30,6 +30,7 @@ struct Failure {
 
 pub fn summarize(config: &Clean, full: &DataFrame) -> PolarsResult<(DataFrame, serde_json::Value)> {
     let mut summaries = Vec::new();
+    let schema = full.schema();
     // All columns' counts in one pass over the frame.
     let counts = full
         .clone()
@@ -39,8 +40,7 @@ pub fn summarize(config: &Clean, full: &DataFrame) -> PolarsResult<(DataFrame, s
                 .columns
                 .keys()
                 .flat_map(|name| {
-                    let raw = col(raw_name(name)).cast(DataType::String);
-                    let value = col(name.as_str()).cast(DataType::String);
+                    let (raw, value) = comparable(name, schema);
                     let present = raw.clone().is_not_null();
                     let changed = present.clone().and(value.clone().is_not_null()).and(value.clone().neq(raw));
                     [
@@ -85,6 +85,20 @@ pub fn summarize(config: &Clean, full: &DataFrame) -> PolarsResult<(DataFrame, s
     }?;
     let report = serde_json::json!({ "columns": summaries, "flags": flags.into_iter().map(|(f, n)| (f, n.into())).collect::<serde_json::Map<_, _>>() });
     Ok((table, report))
+}
+
+/// The raw and the cleaned value of a column, as what a person compares: their text,
+/// or, for two decimals of the same scale, their numbers (which compare as their text
+/// does, without printing 35 million amounts twice).
+fn comparable(name: &str, schema: &Schema) -> (Expr, Expr) {
+    let (raw, value) = (col(raw_name(name)), col(name));
+    match (schema.get(&raw_name(name)), schema.get(name)) {
+        (Some(DataType::Decimal(_, a)), Some(DataType::Decimal(_, b))) if a == b => {
+            let wide = DataType::Decimal(38, *a);
+            (raw.cast(wide.clone()), value.cast(wide))
+        }
+        _ => (raw.cast(DataType::String), value.cast(DataType::String)),
+    }
 }
 
 /// The most common failure codes of a column, each with a few distinct raw values.

@@ -94,10 +94,10 @@ fn keep_is_refused_for_typed_columns() {
 fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
     let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let rows = df! {
-        "doc" => ["cny", "jan15", "feb1", "round", "too_early", "no_rates", "no_date"],
-        "amount" => ["100.00", "10", "10", "1.25", "10", "5", "3"],
-        "currency" => ["CNY", "USD", "USD", "USD", "USD", "EUR", "USD"],
-        "doc_date" => [Some(date("2023-12-01")), Some(date("2024-01-15")), Some(date("2024-02-01")), Some(date("2024-01-31")), Some(date("2023-12-31")), Some(date("2024-01-15")), None],
+        "doc" => ["cny", "jan15", "feb1", "round", "too_early", "no_rates", "no_date", "after_last", "jpy"],
+        "amount" => ["100.00", "10", "10", "1.25", "10", "5", "3", "10", "1000"],
+        "currency" => ["CNY", "USD", "USD", "USD", "USD", "EUR", "USD", "USD", "JPY"],
+        "doc_date" => [Some(date("2023-12-01")), Some(date("2024-01-15")), Some(date("2024-02-01")), Some(date("2024-01-31")), Some(date("2023-12-31")), Some(date("2024-01-15")), None, Some(date("2024-03-05")), Some(date("2024-02-10"))],
     }
     .unwrap();
     let rates = df! {
@@ -130,11 +130,14 @@ fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
             .map(|v| v.map(String::from))
             .collect::<Vec<_>>()
     };
-    assert_eq!(text("doc"), [s("cny"), s("jan15"), s("feb1"), s("round")], "rows keep their order");
-    // 1.25 × 7.1 = 8.875 → 8.88 (half away from zero).
-    assert_eq!(text("amount_cny"), [s("100.00"), s("71.00"), s("72.00"), s("8.88")]);
-    assert_eq!(text("amount_fx_rate"), [s("1.000000"), s("7.100000"), s("7.200000"), s("7.100000")]);
-    assert_eq!(text("amount_fx_date"), [s("2023-12-01"), s("2024-01-01"), s("2024-02-01"), s("2024-01-01")]);
+    let docs = ["cny", "jan15", "feb1", "round", "after_last", "jpy"];
+    assert_eq!(text("doc"), docs.map(s), "rows keep their order");
+    // 1.25 × 7.1 = 8.875 → 8.88 (half away from zero); after the last rate, the last.
+    assert_eq!(text("amount_cny"), ["100.00", "71.00", "72.00", "8.88", "72.00", "50.00"].map(s));
+    let rates = ["1.000000", "7.100000", "7.200000", "7.100000", "7.200000", "0.050000"];
+    assert_eq!(text("amount_fx_rate"), rates.map(s));
+    let dates = ["2023-12-01", "2024-01-01", "2024-02-01", "2024-01-01", "2024-02-01", "2024-01-01"];
+    assert_eq!(text("amount_fx_date"), dates.map(s));
 
     let rejects = out.rejects.unwrap();
     let reasons: Vec<(u64, String)> = (0..rejects.height())
@@ -146,6 +149,18 @@ fn converts_at_the_rate_of_the_date_or_the_latest_earlier_one() {
         })
         .collect();
     assert_eq!(reasons, [(5, "no_fx_rate".to_string()), (6, "no_fx_rate".to_string()), (7, "no_date".to_string())]);
+}
+
+/// A rate table with no rate to the base currency converts nothing but that currency.
+#[test]
+fn without_rates_only_the_base_currency_converts() {
+    let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    let rows = df! { "amount" => ["1", "2"], "currency" => ["CNY", "USD"], "doc_date" => [date, date] }.unwrap();
+    let rates = df! { "rate_date" => [date], "from_currency" => ["USD"], "to_currency" => ["EUR"], "rate" => ["0.9"] };
+    let yaml = "input: docs\noutput: docs_cny\ncolumns:\n  amount:\n    normalize: money\n    convert_currency: { to: CNY, rates: fx, on: doc_date }\n";
+    let out = stage("clean", yaml).run(vec![rows, rates.unwrap()]).unwrap();
+    assert_eq!(out.tables[0].height(), 1);
+    assert_eq!(strings(&out.rejects.unwrap(), "reason"), [s("no_fx_rate")]);
 }
 
 #[test]
