@@ -57,6 +57,15 @@ fn default_max_rows() -> Spanned<usize> {
     Spanned::new(100_000, Location::UNKNOWN, Location::UNKNOWN)
 }
 
+impl WorkbookConfig {
+    /// Whether the workbook takes output `name` of `rows` rows: named (or every output,
+    /// by default) and small enough to read.
+    pub fn takes(&self, name: &str, rows: usize) -> bool {
+        let named = self.tables.as_ref().is_none_or(|t| t.iter().any(|t| t.value == name));
+        named && rows <= self.max_rows.value
+    }
+}
+
 /// The rejects table's name in `workbook.tables`.
 pub const REJECTS_TABLE: &str = "rejects";
 

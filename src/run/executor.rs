@@ -1,8 +1,9 @@
 //! Executes a plan: a node starts as soon as the tables it reads exist, beside any
 //! other that can run, so a short chain never waits behind a long one; tables flow
-//! between stages by name, and every node's rows and time are recorded. A table is
-//! freed once the last stage reading it has run, unless it is an output. After an
-//! error finding no node starts; those running finish.
+//! between stages by name, and every node's rows and time are recorded. An output is
+//! written to Parquet as soon as it exists, beside the nodes still running. A table is
+//! freed once the last stage reading it has run and it is written, unless the workbook
+//! takes it. After an error finding no node starts; those running finish.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -11,17 +12,22 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::context::RunContext;
+use super::manifest::OutputInfo;
 use super::progress::Progress;
+use super::rundir::RunDir;
 use crate::error::{Error, PolarsContext, Result, catch_panic};
 use crate::load::{LoadStats, load};
 use crate::plan::{NodeId, Plan, PlannedStage};
 use crate::rejects;
 use crate::stages::{Effect, Finding, Role, Severity, StageOutput};
+use crate::write::write_parquet;
 
-/// Everything a run produced, before it is written.
+/// Everything a run produced, its outputs written.
 pub struct Outcome {
-    /// The output tables (all of them, unless the run was stopped).
+    /// The outputs the workbook takes (all of them, unless the run was stopped).
     pub tables: HashMap<String, DataFrame>,
+    /// Every output written, in the pipeline's order.
+    pub outputs: Vec<OutputInfo>,
     pub rejects: DataFrame,
     /// Extra workbook sheets stages asked for (e.g. `<output>_cleaning`).
     pub sheets: Vec<(String, DataFrame)>,
@@ -76,9 +82,16 @@ enum NodeOutput {
     Stage(StageOutput, StageRun),
 }
 
-pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outcome> {
+/// What a thread of the run reports when it ends.
+enum Done {
+    Node(NodeId, Result<NodeOutput>),
+    Written(Result<OutputInfo>),
+}
+
+pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir) -> Result<Outcome> {
     let mut outcome = Outcome {
         tables: HashMap::new(),
+        outputs: Vec::new(),
         rejects: rejects::empty(),
         sheets: Vec::new(),
         files: Vec::new(),
@@ -110,31 +123,50 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress) -> Result<Outc
                 let done = done.clone();
                 running += 1;
                 scope.spawn(move || {
-                    // The receiver outlives every node: the loop waits for all that run.
-                    let _ = done.send((id, run_node(plan, id, inputs, cx, progress)));
+                    // The receiver outlives every thread: the loop waits for all that run.
+                    let _ = done.send(Done::Node(id, run_node(plan, id, inputs, cx, progress)));
                 });
             }
             if running == 0 {
                 return Ok(());
             }
-            let (id, result) = finished.recv().expect("a running node reports");
-            running -= 1;
-            let place = order.iter().position(|n| *n == id).expect("every node is in the order");
-            match result {
-                Ok(output) => take(&mut outcome, &mut in_order, &mut readers, place, output),
-                Err(e) => {
-                    // The nodes still running finish before the error is reported.
-                    for _ in 0..running {
-                        let _ = finished.recv();
+            let result = match finished.recv().expect("a running thread reports") {
+                Done::Node(id, result) => result.map(|output| {
+                    let place = order.iter().position(|n| *n == id).expect("every node is in the order");
+                    let new = take(&mut outcome, &mut in_order, &mut readers, place, output);
+                    // A stopped run writes the outputs it got to.
+                    for (name, table) in new.into_iter().filter(|(name, _)| is_output(name)) {
+                        let done = done.clone();
+                        running += 1;
+                        scope.spawn(move || {
+                            let _ = done.send(Done::Written(write_output(&name, table, dir)));
+                        });
                     }
-                    return Err(e);
+                }),
+                Done::Written(result) => result.map(|info| outcome.outputs.push(info)),
+            };
+            running -= 1;
+            if let Err(e) = result {
+                // The threads still running finish before the error is reported.
+                for _ in 0..running {
+                    let _ = finished.recv();
                 }
+                return Err(e);
             }
-            // Free what no later stage reads and no output needs.
-            let unused = |name: &String| readers.get(name).is_none_or(|&n| n == 0) && !is_output(name);
-            outcome.tables.retain(|name, _| !unused(name));
+            // Free what no later stage reads and the workbook does not take.
+            let workbook = &plan.pipeline.workbook;
+            let kept = |name: &String, table: &mut DataFrame| {
+                readers.get(name).is_some_and(|&n| n > 0) || (is_output(name) && workbook.takes(name, table.height()))
+            };
+            outcome.tables.retain(kept);
         }
     })?;
+    let position = |table: &str| plan.pipeline.output_names().position(|o| o == table);
+    outcome.outputs.sort_by_key(|o| position(&o.table));
+    // What is left is for the workbook, which shows the data, not the origin.
+    for table in outcome.tables.values_mut() {
+        let _ = table.drop_in_place(rejects::ORIGIN);
+    }
     in_order.merge_into(&mut outcome)?;
     let files = plan.pipeline.sources.iter().map(|s| (s.name.as_str(), s.path.display().to_string()));
     outcome.rejects = rejects::with_files(std::mem::take(&mut outcome.rejects), files)
@@ -188,16 +220,18 @@ impl InOrder {
 
 /// Files a node's output: its tables into the outcome at once (later nodes read them),
 /// its findings too (an error stops the run), the rest in order; a stage's inputs each
-/// lose a reader.
+/// lose a reader. Returns the new tables, shared.
 fn take(
     outcome: &mut Outcome,
     in_order: &mut InOrder,
     readers: &mut HashMap<String, usize>,
     place: usize,
     output: NodeOutput,
-) {
+) -> Vec<(String, DataFrame)> {
+    let mut new = Vec::new();
     let (findings, rejected) = match output {
         NodeOutput::Source(table, rejected, run, gate) => {
+            new.push((run.name.clone(), table.clone()));
             outcome.tables.insert(run.name.clone(), table);
             outcome.loads.push(run);
             (gate, Some(rejected))
@@ -207,6 +241,7 @@ fn take(
             in_order.files.extend(output.files.into_iter().map(|f| (place, f)));
             in_order.effects.extend(output.effects.into_iter().map(|e| (place, e)));
             for (t, table) in run.tables.iter().zip(output.tables) {
+                new.push((t.table.clone(), table.clone()));
                 outcome.tables.insert(t.table.clone(), table);
             }
             for input in &run.inputs {
@@ -220,6 +255,17 @@ fn take(
     in_order.findings.extend(std::iter::repeat_n(place, findings.len()));
     outcome.findings.extend(findings);
     in_order.rejects.extend(rejected.map(|r| (place, r)));
+    new
+}
+
+/// Writes output `name` as `<name>.parquet` in the run directory, without the origin
+/// (it is for rejects; outputs hold the data).
+fn write_output(name: &str, mut table: DataFrame, dir: &RunDir) -> Result<OutputInfo> {
+    let _ = table.drop_in_place(rejects::ORIGIN);
+    let file = format!("{name}.parquet");
+    write_parquet(&mut table, &dir.file(&file)?)?;
+    let columns = table.get_column_names().iter().map(|c| c.to_string()).collect();
+    Ok(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file })
 }
 
 fn run_node(

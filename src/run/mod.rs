@@ -24,7 +24,7 @@ use crate::plan::Plan;
 use crate::rejects;
 use crate::stages::{Finding, Severity};
 use crate::write::{SheetNote, write_parquet, write_workbook};
-use manifest::{EffectInfo, InputInfo, OutputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
+use manifest::{EffectInfo, InputInfo, PipelineInfo, RejectsInfo, WorkbookInfo, file_digest, sha256_hex};
 
 pub struct RunOptions {
     pub out: PathBuf,
@@ -68,19 +68,7 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     let dir = RunDir::create(&base, as_of, now)?;
     let cx = RunContext { as_of, run_id: dir.run_id.clone(), previous };
     let progress = Progress::new(options.quiet);
-    let mut outcome = execute(plan, &cx, &progress)?;
-
-    let mut outputs = Vec::new();
-    for name in pipeline.output_names() {
-        // A stopped run writes the outputs it got to.
-        let Some(table) = outcome.tables.get_mut(name) else { continue };
-        // The origin is for rejects; outputs hold the data.
-        let _ = table.drop_in_place(rejects::ORIGIN);
-        let file = format!("{name}.parquet");
-        write_parquet(table, &dir.file(&file)?)?;
-        let columns = table.get_column_names().iter().map(|c| c.to_string()).collect();
-        outputs.push(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file });
-    }
+    let mut outcome = execute(plan, &cx, &progress, &dir)?;
     write_parquet(&mut outcome.rejects, &dir.file("rejects.parquet")?)?;
     for (name, bytes) in &outcome.files {
         let path = dir.file(name)?;
@@ -107,7 +95,7 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
         previous_run: cx.previous.clone(),
         inputs: inputs(pipeline, &outcome.loads)?,
         stages: outcome.stages.clone(),
-        outputs,
+        outputs: std::mem::take(&mut outcome.outputs),
         rejects: RejectsInfo {
             rows: outcome.loads.iter().map(|l| l.stats.rows_rejected).sum::<usize>()
                 + outcome.stages.iter().map(|s| s.rows_rejected).sum::<usize>(),
@@ -147,26 +135,29 @@ fn workbook_tables<'a>(
         Some(tables) => tables.iter().map(|t| t.value.as_str()).collect(),
         None => pipeline.output_names().chain([REJECTS_TABLE]).collect(),
     };
-    let table = |name: &str| match name {
-        REJECTS_TABLE => Some(&outcome.rejects),
-        _ => outcome.tables.get(name),
-    };
     let (mut sheets, mut left_out) = (Vec::new(), Vec::new());
     for name in names {
-        // A stopped run has only the tables it got to.
-        let Some(df) = table(name) else { continue };
-        if df.height() > max_rows {
+        if name == REJECTS_TABLE && outcome.rejects.height() <= max_rows {
+            sheets.push((name, &outcome.rejects));
+        } else if let Some(df) = outcome.tables.get(name) {
+            sheets.push((name, df));
+        } else {
+            // Written but not kept for its size; a stopped run has only the tables it got to.
+            let rows = match name {
+                REJECTS_TABLE => outcome.rejects.height(),
+                _ => match outcome.outputs.iter().find(|o| o.table == name) {
+                    Some(o) => o.rows,
+                    None => continue,
+                },
+            };
             let message = format!(
-                "table '{name}' ({} rows) is left out of the workbook, which takes tables of up to {max_rows} rows \
+                "table '{name}' ({rows} rows) is left out of the workbook, which takes tables of up to {max_rows} rows \
                  (workbook: max_rows); {name}.parquet has all of it",
-                df.height()
             );
             left_out.push(Finding {
                 origin: "workbook".into(),
                 ..Finding::new(Severity::Warn, "workbook_table_left_out", message)
             });
-        } else {
-            sheets.push((name, df));
         }
     }
     let after_outputs = sheets.iter().position(|(n, _)| *n == REJECTS_TABLE).unwrap_or(sheets.len());
