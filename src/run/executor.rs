@@ -84,7 +84,7 @@ enum NodeOutput {
 
 /// What a thread of the run reports when it ends.
 enum Done {
-    Node(NodeId, Result<NodeOutput>),
+    Node(NodeId, Box<Result<NodeOutput>>),
     Written(Result<OutputInfo>),
 }
 
@@ -124,7 +124,7 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir) 
                 running += 1;
                 scope.spawn(move || {
                     // The receiver outlives every thread: the loop waits for all that run.
-                    let _ = done.send(Done::Node(id, run_node(plan, id, inputs, cx, progress)));
+                    let _ = done.send(Done::Node(id, Box::new(run_node(plan, id, inputs, cx, progress))));
                 });
             }
             if running == 0 {
