@@ -7,6 +7,7 @@ mod decode;
 mod headers;
 mod parquet;
 mod raw;
+mod repeats;
 mod xlsx;
 
 pub use raw::{MalformedRow, ROW, ReadInfo};

@@ -46,6 +46,13 @@ pub fn read_parquet(path: &Path, schema: &Schema) -> Result<RawTable> {
             None => Column::full_null(c.name.as_str().into(), height, &DataType::String),
         })
         .collect();
+    drop(df);
+    // One chunk per column, made a column at a time: the reader's chunk per row group
+    // would otherwise be joined later by an operation over the whole frame, holding it
+    // twice.
+    for column in &mut columns {
+        *column = column.rechunk();
+    }
     columns.push(Column::new(ROW.into(), (1..=height as u64).collect::<Vec<_>>()));
     let context = || format!("{}: building frame", path.display());
     let frame = DataFrame::new(height, columns).context(context)?;

@@ -261,11 +261,13 @@ fn take(
 /// Writes output `name` as `<name>.parquet` in the run directory, without the origin
 /// (it is for rejects; outputs hold the data).
 fn write_output(name: &str, mut table: DataFrame, dir: &RunDir) -> Result<OutputInfo> {
+    let started = Instant::now();
     let _ = table.drop_in_place(rejects::ORIGIN);
     let file = format!("{name}.parquet");
     write_parquet(&mut table, &dir.file(&file)?)?;
     let columns = table.get_column_names().iter().map(|c| c.to_string()).collect();
-    Ok(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file })
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file, seconds })
 }
 
 fn run_node(

@@ -78,6 +78,8 @@ pub struct OutputInfo {
     pub rows: usize,
     pub columns: Vec<String>,
     pub parquet: String,
+    /// Time to write the Parquet file, beside the stages still running.
+    pub seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
