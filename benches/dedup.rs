@@ -125,4 +125,14 @@ fn measure(path: &str) {
         e.recall,
         phases.join(", ")
     );
+    // Each rule's pairs and their estimated growth when the records double.
+    for rule in report["pairs"]["by_rule"].as_array().unwrap() {
+        println!(
+            "          {:<32} {:>10} pairs, {:>5.1}% in large blocks, growth {:.2}",
+            rule["rule"].as_str().unwrap(),
+            rule["pairs"],
+            rule["pairs_in_large_blocks"].as_f64().unwrap() / rule["pairs"].as_f64().unwrap().max(1.0) * 100.0,
+            rule["growth"].as_f64().unwrap()
+        );
+    }
 }

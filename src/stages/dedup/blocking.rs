@@ -92,11 +92,50 @@ pub struct SkippedBlock {
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleReport {
     pub rule: String,
+    /// Records with a key (a record with several values counts once per value).
+    pub records: usize,
     pub blocks: usize,
     /// Pairs this rule found, whether or not an earlier rule found them too.
     pub pairs: usize,
     /// Pairs no earlier rule found.
     pub new_pairs: usize,
+    /// Pairs from blocks larger than any group of one customer's records.
+    pub pairs_in_large_blocks: usize,
+    /// How many times its pairs would grow were the records twice as many (see
+    /// [`growth`]).
+    pub growth: f64,
+}
+
+/// More records than one customer is entered as: a block this large holds different
+/// customers that share a key.
+pub const LARGE_BLOCK: usize = 8;
+
+/// Above this estimated growth of pairs when records double (2 is linear, 4 quadratic),
+/// a rule that makes many pairs is reported.
+pub const QUADRATIC_GROWTH: f64 = 3.0;
+
+/// Fewer pairs cost nothing to compare, however they grow.
+const NOTABLE_PAIRS: usize = 10_000;
+
+impl RuleReport {
+    /// Whether the rule's pairs grow nearly with the square of the records while
+    /// already numerous (half a pair per record or more): the rule that makes a run
+    /// slow next year.
+    pub fn grows_quadratically(&self) -> bool {
+        self.growth >= QUADRATIC_GROWTH && self.pairs >= NOTABLE_PAIRS.max(self.records / 2)
+    }
+}
+
+/// Estimated pairs(2N) / pairs(N) of a rule, from the sizes of its blocks. A block of a
+/// few records is one customer's: more records bring more such blocks, so their pairs
+/// grow with the records (×2). A large block holds different customers sharing a key
+/// (a city, a two-character prefix): more records make it larger, so its pairs grow
+/// with their square (×4).
+pub fn growth(pairs: u64, pairs_in_large_blocks: u64) -> f64 {
+    if pairs == 0 {
+        return 2.0;
+    }
+    2.0 + 2.0 * pairs_in_large_blocks as f64 / pairs as f64
 }
 
 /// Candidate pairs (`left < right`), sorted, each with the index of the first rule that
@@ -122,16 +161,22 @@ pub fn candidates(
 ) -> PolarsResult<Candidates> {
     let mut kept = Vec::with_capacity(rules.len());
     let mut skipped = Vec::new();
+    let mut keyed_records = Vec::with_capacity(rules.len());
     for rule in rules {
-        let blocks = blocks(records, rule)?;
+        let (blocks, keyed) = blocks(records, rule)?;
+        keyed_records.push(keyed);
         let too_big = blocks.column("__n")?.idx()?.gt(max_block_size as IdxSize);
         skipped.extend(skipped_blocks(&blocks.filter(&too_big)?, rule)?);
         kept.push(blocks.filter(&!&too_big)?);
     }
-    let pair_count = |blocks: &DataFrame| -> PolarsResult<u64> {
-        Ok(blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| u64::from(n) * u64::from(n - 1) / 2).sum())
+    // Pairs of each rule, in all its blocks and in its large ones.
+    let pair_count = |blocks: &DataFrame, smallest: IdxSize| -> PolarsResult<u64> {
+        let sizes = blocks.column("__n")?.idx()?.into_no_null_iter().filter(|&n| n >= smallest);
+        Ok(sizes.map(|n| u64::from(n) * u64::from(n - 1) / 2).sum())
     };
-    let counts = kept.iter().map(pair_count).collect::<PolarsResult<Vec<_>>>()?;
+    let counts = kept.iter().map(|b| pair_count(b, 2)).collect::<PolarsResult<Vec<_>>>()?;
+    let large = (LARGE_BLOCK + 1) as IdxSize;
+    let in_large = kept.iter().map(|b| pair_count(b, large)).collect::<PolarsResult<Vec<_>>>()?;
     let biggest = (0..kept.len()).max_by_key(|&r| (counts[r], std::cmp::Reverse(r)));
     let order = layout(records.height(), biggest.map(|r| &kept[r]), link_split)?;
     let mut place = vec![0 as IdxSize; order.len()];
@@ -146,9 +191,12 @@ pub fn candidates(
         all.extend(pairs.iter().map(|&p| (p, r as u8)));
         reports.push(RuleReport {
             rule: rule.label.clone(),
+            records: keyed_records[r],
             blocks: blocks.height(),
             pairs: pairs.len(),
             new_pairs: 0,
+            pairs_in_large_blocks: in_large[r] as usize,
+            growth: growth(counts[r], in_large[r]),
         });
     }
     all.par_sort_unstable();
@@ -185,8 +233,9 @@ fn layout(records: usize, blocks: Option<&DataFrame>, link_split: Option<u32>) -
     Ok(order)
 }
 
-/// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`.
-fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
+/// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`;
+/// and how many records have a key.
+fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> {
     let names: Vec<String> = (0..rule.keys.len()).map(|i| format!("__k{i}")).collect();
     let keys: Vec<Expr> = rule
         .keys
@@ -254,11 +303,13 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<DataFrame> {
     let strings =
         rule.keys.iter().zip(&names).filter(|(k, n)| matches!(k, Key::Expr(_)) && lists.contains(&n.as_str()));
     let items = strings.map(|(_, n)| has_value(n)).reduce(Expr::and).unwrap_or(lit(true));
-    lf.filter(items)
+    let keyed = lf
+        .filter(items)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
         .agg([col("__position").alias("__rows"), len().alias("__n")])
-        .filter(col("__n").gt(lit(1)))
-        .collect()
+        .collect()?;
+    let with_key = keyed.column("__n")?.idx()?.sum().unwrap_or(0) as usize;
+    Ok((keyed.lazy().filter(col("__n").gt(lit(1))).collect()?, with_key))
 }
 
 fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBlock>> {

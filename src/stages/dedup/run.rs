@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::blocking::Rule;
 use super::blocking::candidates;
+use super::blocking::{LARGE_BLOCK, Rule};
 use super::cluster::{Clustering, LinkFate, cluster};
 use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
@@ -177,6 +177,19 @@ pub fn run(dedup: &Dedup, mut inputs: Vec<DataFrame>) -> PolarsResult<StageOutpu
             config.max_block_size
         );
         findings.push(Finding::new(Severity::Warn, "blocks_skipped", message));
+    }
+    for rule in found.rules.iter().filter(|r| r.grows_quadratically()) {
+        let message = format!(
+            "blocking rule {} makes {} pairs from {} records, {:.0}% of them in blocks of more than {LARGE_BLOCK} \
+             records (different customers sharing a key): its pairs would grow about {:.1}x when the records double \
+             (2x is linear); add a key to the rule, or use a key with more distinct values",
+            rule.rule,
+            rule.pairs,
+            rule.records,
+            rule.pairs_in_large_blocks as f64 / rule.pairs as f64 * 100.0,
+            rule.growth
+        );
+        findings.push(Finding::new(Severity::Warn, "blocking_rule_grows", message));
     }
     if review_report.stale + review_report.unreadable > 0 {
         let message = format!(

@@ -480,3 +480,36 @@ training: {{ u_pairs: 100, max_iterations: {iterations} }}
     assert_eq!(codes(1), ["em_not_converged"]);
     assert!(codes(500).is_empty());
 }
+
+/// A rule on a fixed set of keys (200 cities) makes pairs in large blocks, which grow
+/// with the square of the records, and is reported; a rule on keys each customer
+/// brings (tax ids, each held by two records) is not.
+#[test]
+fn a_rule_whose_pairs_grow_quadratically_is_a_warning() {
+    let n = 6_000;
+    let records = df! {
+        "customer_id" => (0..n).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "city" => (0..n).map(|i| format!("city{}", i % 200)).collect::<Vec<_>>(),
+        "tax_id" => (0..n).map(|i| format!("T{}", i / 2)).collect::<Vec<_>>(),
+    }
+    .unwrap();
+    let stage = config(
+        "
+input: customers
+output: golden
+id: customer_id
+blocking: [[tax_id], [city]]
+compare:
+  tax_id: { method: exact, weights: [10, -1] }
+threshold: { match: 0.9, review: 0.5 }
+",
+    );
+    let out = stage.run(vec![records]).unwrap();
+    let rules = &out.report.as_ref().unwrap()["pairs"]["by_rule"];
+    assert_eq!(rules[0]["growth"], 2.0, "{rules}");
+    assert_eq!((&rules[1]["pairs"], &rules[1]["growth"]), (&(200 * 30 * 29 / 2).into(), &4.0.into()));
+    let warnings: Vec<&str> = out.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let expected = "blocking rule city makes 87000 pairs from 6000 records, 100% of them in blocks of more than 8";
+    assert!(warnings[0].starts_with(expected), "{}", warnings[0]);
+}
