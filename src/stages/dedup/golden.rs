@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use indexmap::IndexMap;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 /// Working columns the caller adds to the records: the record number, the cluster's
 /// master id and size, and the (source, id) key used to break ties.
@@ -110,6 +111,9 @@ impl Rule {
 }
 
 const COMPLETE: &str = "__complete";
+/// Each merged record's number among the merged records, and a cluster's list of them.
+const MEMBER: &str = "__member";
+const MEMBERS: &str = "__members";
 
 fn frequency_name(column: &str) -> String {
     format!("__freq_{column}")
@@ -151,14 +155,20 @@ pub fn golden(
     let frequencies = frequent
         .map(|c| Ok(len().over([col(MASTER), col(c.as_str())])?.alias(frequency_name(c))))
         .collect::<PolarsResult<Vec<_>>>()?;
-    let multi = multi.with_columns(frequencies).collect()?.lazy();
+    let multi = multi.with_columns(frequencies).with_row_index(MEMBER, None).collect()?;
 
-    let mut base = vec![col(SIZE).first(), col(ROW).min()];
+    let mut base = vec![col(SIZE).first(), col(ROW).min(), col(MEMBER).alias(MEMBERS)];
     if let Some(s) = source {
         base.push(col(s).drop_nulls().unique().sort(Default::default()).str().join(",", true).alias(SYSTEMS));
     }
-    let mut merged = multi.clone().group_by([col(MASTER)]).agg(base);
-    // Columns that share a sort order (their rule's keys) are chosen in one pass.
+    let mut merged = multi.clone().lazy().group_by([col(MASTER)]).agg(base).collect()?;
+    let lists = merged.drop_in_place(MEMBERS)?;
+    let members: Vec<Vec<IdxSize>> = lists
+        .list()?
+        .amortized_iter()
+        .map(|m| m.map_or(Ok(Vec::new()), |m| Ok::<_, PolarsError>(m.as_ref().idx()?.into_no_null_iter().collect())))
+        .collect::<PolarsResult<_>>()?;
+    // Columns that share a sort order (their rule's keys) share one ranking of the members.
     type Order<'a> = (Vec<(Expr, bool)>, Vec<&'a String>);
     let mut orders: IndexMap<String, Order> = IndexMap::new();
     for c in columns {
@@ -169,24 +179,29 @@ pub fn golden(
         };
         orders.entry(order).or_insert_with(|| (rule.keys(c, source), Vec::new())).1.push(c);
     }
+    let mut chosen_columns = Vec::new();
     for (keys, chosen) in orders.into_values() {
-        let (mut by, mut descending): (Vec<Expr>, Vec<bool>) = keys.into_iter().unzip();
-        by.insert(0, col(MASTER));
-        descending.insert(0, false);
-        by.push(col(KEY));
-        descending.push(false);
-        let options = SortMultipleOptions::default().with_order_descending_multi(descending).with_nulls_last(true);
-        let aggs: Vec<Expr> = chosen
-            .iter()
-            .flat_map(|c| {
-                let c = c.as_str();
-                [col(c).drop_nulls().first(), col(ROW).filter(col(c).is_not_null()).first().alias(from_name(c))]
-            })
-            .collect();
-        let part = multi.clone().sort_by_exprs(by, options).group_by([col(MASTER)]).agg(aggs);
-        merged = merged.join(part, [col(MASTER)], [col(MASTER)], JoinArgs::new(JoinType::Left));
+        let rank = ranking(&multi, keys)?;
+        for c in chosen {
+            let values = multi.column(c)?;
+            let present = values.is_not_null();
+            // The member first in the ranking among those with a value, cluster by cluster.
+            let best: IdxCa = members
+                .par_iter()
+                .map(|m| {
+                    m.iter()
+                        .copied()
+                        .filter(|&i| present.get(i as usize) == Some(true))
+                        .min_by_key(|&i| rank[i as usize])
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
+            chosen_columns.push(values.take(&best)?);
+            chosen_columns.push(multi.column(ROW)?.take(&best)?.with_name(from_name(c).into()));
+        }
     }
-    let merged = merged.collect()?;
+    merged.hstack_mut(&chosen_columns)?;
 
     let mut out_columns = vec![col(MASTER), col(SIZE)];
     if source.is_some() {
@@ -211,6 +226,21 @@ pub fn golden(
 }
 
 const SYSTEMS: &str = "systems";
+
+/// Each merged record's place when all of them are sorted by `keys`, ties going to the
+/// smallest (source, id): within a cluster, the member that sorts first is preferred.
+fn ranking(multi: &DataFrame, keys: Vec<(Expr, bool)>) -> PolarsResult<Vec<IdxSize>> {
+    let (mut by, mut descending): (Vec<Expr>, Vec<bool>) = keys.into_iter().unzip();
+    by.push(col(KEY));
+    descending.push(false);
+    let options = SortMultipleOptions::default().with_order_descending_multi(descending).with_nulls_last(true);
+    let sorted = multi.clone().lazy().sort_by_exprs(by, options).select([col(MEMBER)]).collect()?;
+    let mut rank = vec![0 as IdxSize; multi.height()];
+    for (place, member) in sorted.column(MEMBER)?.idx()?.into_no_null_iter().enumerate() {
+        rank[member as usize] = place as IdxSize;
+    }
+    Ok(rank)
+}
 
 /// One row per merged cluster and column: the member the value came from, and why.
 /// Clusters come in the order of their first record, columns in table order; the
