@@ -180,25 +180,23 @@ pub fn golden(
         orders.entry(order).or_insert_with(|| (rule.keys(c, source), Vec::new())).1.push(c);
     }
     let mut chosen_columns = Vec::new();
+    // Ties go to the smallest (source, id): their order, found once.
+    let multi = multi.lazy().with_column(col(KEY).rank(RankOptions::default(), None).alias(KEY)).collect()?;
     for (keys, chosen) in orders.into_values() {
         let rank = ranking(&multi, keys)?;
-        for c in chosen {
+        // Each column on its own core: the member first in the ranking among those
+        // with a value, cluster by cluster.
+        let picked = chosen.par_iter().map(|c| -> PolarsResult<[Column; 2]> {
             let values = multi.column(c)?;
-            let present = values.is_not_null();
-            // The member first in the ranking among those with a value, cluster by cluster.
+            let present: Vec<bool> = values.is_not_null().iter().map(|p| p == Some(true)).collect();
             let best: IdxCa = members
-                .par_iter()
-                .map(|m| {
-                    m.iter()
-                        .copied()
-                        .filter(|&i| present.get(i as usize) == Some(true))
-                        .min_by_key(|&i| rank[i as usize])
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
+                .iter()
+                .map(|m| m.iter().copied().filter(|&i| present[i as usize]).min_by_key(|&i| rank[i as usize]))
                 .collect();
-            chosen_columns.push(values.take(&best)?);
-            chosen_columns.push(multi.column(ROW)?.take(&best)?.with_name(from_name(c).into()));
+            Ok([values.take(&best)?, multi.column(ROW)?.take(&best)?.with_name(from_name(c).into())])
+        });
+        for pair in picked.collect::<PolarsResult<Vec<_>>>()? {
+            chosen_columns.extend(pair);
         }
     }
     merged.hstack_mut(&chosen_columns)?;
@@ -215,7 +213,7 @@ pub fn golden(
     };
     let golden = concat(
         [with_row(single), with_row(merged.clone().lazy())],
-        UnionArgs { rechunk: true, to_supertypes: true, ..Default::default() },
+        UnionArgs { to_supertypes: true, ..Default::default() },
     )?
     .sort([ROW], Default::default())
     .select(out_columns)
@@ -253,7 +251,8 @@ fn lineage(
     source: Option<&str>,
     id: &str,
 ) -> PolarsResult<DataFrame> {
-    let merged = merged.sort([ROW], Default::default())?;
+    let wanted = [MASTER, ROW].into_iter().map(String::from).chain(columns.iter().map(|c| from_name(c)));
+    let merged = merged.select(wanted)?.sort([ROW], Default::default())?;
     let (clusters, k) = (merged.height(), columns.len());
     let index =
         |f: &dyn Fn(usize) -> usize| IdxCa::from_vec("".into(), (0..clusters * k).map(|i| f(i) as IdxSize).collect());
@@ -265,14 +264,17 @@ fn lineage(
     let from_rows = from_rows.take(&index(&|i| (i % k) * clusters + i / k))?;
     let from_rows = from_rows.idx()?;
     let labels: Vec<String> = columns.iter().map(|c| rules.rule(c).label()).collect();
-    let mut out = vec![
-        merged.column(MASTER)?.take(&cluster)?,
-        Column::new("column".into(), columns).take(&column)?,
-        Column::new("rule".into(), labels).take(&column)?,
+    let mut gathers = vec![
+        (merged.column(MASTER)?.clone(), &cluster),
+        (Column::new("column".into(), columns), &column),
+        (Column::new("rule".into(), labels), &column),
     ];
     if let Some(s) = source {
-        out.push(records.column(s)?.take(from_rows)?.with_name(format!("from_{s}").into()));
+        gathers.push((records.column(s)?.clone().with_name(format!("from_{s}").into()), from_rows));
     }
-    out.push(records.column(id)?.cast(&DataType::String)?.take(from_rows)?.with_name(format!("from_{id}").into()));
+    let ids = records.column(id)?.cast(&DataType::String)?;
+    gathers.push((ids.with_name(format!("from_{id}").into()), from_rows));
+    // Millions of rows of text at a million records: each column gathered on its own core.
+    let out = gathers.par_iter().map(|(values, at)| values.take(at)).collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new(clusters * k, out)
 }
