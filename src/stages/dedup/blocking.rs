@@ -252,57 +252,59 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> 
         .with_row_index("__position", None)
         .select(std::iter::once(col("__position")).chain(keys).collect::<Vec<_>>())
         .collect()?;
-    let mut lists = Vec::new();
-    for (key, name) in rule.keys.iter().zip(&names) {
+    // Keys as text, or lists of text.
+    for name in &names {
         let column = keyed.column(name)?;
-        let listed = match key {
-            Key::Deletions(_) => {
-                // Forms are grouped by a 64-bit hash of their characters: millions of
-                // short strings group several times faster as numbers.
-                let values: Vec<Option<&str>> = column.str()?.iter().collect();
-                let forms: Vec<Option<Vec<u64>>> = values.par_iter().map(|v| v.map(deletions)).collect();
-                let total = forms.iter().flatten().map(Vec::len).sum();
-                let mut list = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
-                    name.as_str().into(),
-                    forms.len(),
-                    total,
-                    DataType::UInt64,
-                );
-                for f in &forms {
-                    match f {
-                        Some(f) => list.append_slice(f),
-                        None => list.append_null(),
-                    }
-                }
-                list.finish().into_column()
-            }
-            Key::Expr(_) if matches!(column.dtype(), DataType::List(_)) => {
-                column.cast(&DataType::List(Box::new(DataType::String)))?
-            }
-            Key::Expr(_) => {
-                keyed.with_column(column.cast(&DataType::String)?)?;
-                continue;
-            }
+        let text = match column.dtype() {
+            DataType::List(_) => DataType::List(Box::new(DataType::String)),
+            _ => DataType::String,
         };
-        keyed.with_column(listed)?;
-        lists.push(name.as_str());
+        keyed.with_column(column.cast(&text)?)?;
     }
     // A missing or blank key puts a record in no block: it says nothing about identity.
-    // Records without a value are dropped before the lists are exploded, and blank
-    // list items after.
+    // Records without a value are dropped first, before any list is built (a deletion
+    // key's forms are made only for records that have the rule's other keys), and
+    // blank list items after the lists are exploded.
     let has_value = |n: &str| col(n).is_not_null().and(col(n).str().len_bytes().gt(lit(0)));
-    let scalar = names.iter().filter(|n| !lists.contains(&n.as_str())).map(|n| has_value(n));
-    let listed = lists.iter().map(|n| col(*n).is_not_null());
-    let mut lf = keyed.lazy().filter(scalar.chain(listed).reduce(Expr::and).unwrap_or(lit(true)));
+    let present = names.iter().map(|n| match keyed.schema().get(n.as_str()) {
+        Some(DataType::List(_)) => col(n.as_str()).is_not_null(),
+        _ => has_value(n),
+    });
+    let present = present.reduce(Expr::and).unwrap_or(lit(true));
+    let mut keyed = keyed.lazy().filter(present).collect()?;
+    let mut lists: Vec<&str> = names
+        .iter()
+        .filter(|n| matches!(keyed.schema().get(n.as_str()), Some(DataType::List(_))))
+        .map(String::as_str)
+        .collect();
+    let strings = lists.clone();
+    for (key, name) in rule.keys.iter().zip(&names) {
+        if let Key::Deletions(_) = key {
+            // Forms are grouped by a 64-bit hash of their characters: millions of
+            // short strings group several times faster as numbers.
+            let values: Vec<Option<&str>> = keyed.column(name)?.str()?.iter().collect();
+            let forms: Vec<Option<Vec<u64>>> = values.par_iter().map(|v| v.map(deletions)).collect();
+            let total = forms.iter().flatten().map(Vec::len).sum();
+            let mut list =
+                ListPrimitiveChunkedBuilder::<UInt64Type>::new(name.as_str().into(), forms.len(), total, DataType::UInt64);
+            for f in &forms {
+                match f {
+                    Some(f) => list.append_slice(f),
+                    None => list.append_null(),
+                }
+            }
+            keyed.with_column(list.finish().into_column())?;
+            lists.push(name.as_str());
+        }
+    }
+    let mut lf = keyed.lazy();
     // A record is in each of its values' blocks; two list keys, in every combination of
     // their values (exploded one after the other). A value listed twice puts a record
     // in a block twice: `block_pairs` drops the pair of a record with itself.
     for list in &lists {
         lf = lf.explode(cols([*list]), ExplodeOptions { empty_as_null: false, keep_nulls: false });
     }
-    let strings =
-        rule.keys.iter().zip(&names).filter(|(k, n)| matches!(k, Key::Expr(_)) && lists.contains(&n.as_str()));
-    let items = strings.map(|(_, n)| has_value(n)).reduce(Expr::and).unwrap_or(lit(true));
+    let items = strings.iter().map(|n| has_value(n)).reduce(Expr::and).unwrap_or(lit(true));
     let keyed = lf
         .filter(items)
         .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
