@@ -285,8 +285,12 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> 
             let values: Vec<Option<&str>> = keyed.column(name)?.str()?.iter().collect();
             let forms: Vec<Option<Vec<u64>>> = values.par_iter().map(|v| v.map(deletions)).collect();
             let total = forms.iter().flatten().map(Vec::len).sum();
-            let mut list =
-                ListPrimitiveChunkedBuilder::<UInt64Type>::new(name.as_str().into(), forms.len(), total, DataType::UInt64);
+            let mut list = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
+                name.as_str().into(),
+                forms.len(),
+                total,
+                DataType::UInt64,
+            );
             for f in &forms {
                 match f {
                     Some(f) => list.append_slice(f),
