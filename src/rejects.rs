@@ -7,13 +7,42 @@ pub const ROW_COLUMN: &str = "row";
 pub const RECORD: &str = "record";
 
 /// The column loads attach to every row and row-preserving stages carry: a struct of the
-/// source's name and the row's number in its file (CSV line, Excel row, Parquet row), so
-/// that a row a later stage rejects is reported where a person can find it. Never
-/// written to an output.
+/// source (its number in [`source_number`]'s list) and the row's number in its file (CSV
+/// line, Excel row, Parquet row), so that a row a later stage rejects is reported where
+/// a person can find it. Never written to an output. A number, not the name: on 35
+/// million rows the name cost 560 MB, the number 140 MB.
 pub const ORIGIN: &str = "__origin";
 
 pub fn origin_dtype() -> DataType {
-    DataType::Struct(vec![Field::new("source".into(), DataType::String), Field::new("row".into(), DataType::UInt64)])
+    DataType::Struct(vec![Field::new("source".into(), DataType::UInt32), Field::new("row".into(), DataType::UInt64)])
+}
+
+/// Every source name a load has tagged rows with in this process, each under its
+/// number; never shrinks, so a number always names the same source.
+static SOURCES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn sources() -> std::sync::MutexGuard<'static, Vec<String>> {
+    SOURCES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The number that stands for source `name` in the origin column.
+fn source_number(name: &str) -> u32 {
+    let mut names = sources();
+    match names.iter().position(|n| n == name) {
+        Some(i) => i as u32,
+        None => {
+            names.push(name.to_string());
+            (names.len() - 1) as u32
+        }
+    }
+}
+
+/// A source number back to its name.
+fn source_name(number: Expr) -> Expr {
+    let names = sources().clone();
+    names.into_iter().enumerate().fold(lit(NULL).cast(DataType::String), |other, (i, name)| {
+        when(number.clone().eq(lit(i as u32))).then(lit(name)).otherwise(other)
+    })
 }
 
 /// Where a reject comes from: the stage, and the source, file and row of the row.
@@ -23,12 +52,20 @@ pub struct Origin {
     source: Expr,
     file: Expr,
     row: Expr,
+    /// The source's number, for a load's origin column.
+    number: Option<u32>,
 }
 
 impl Origin {
     /// Rows of one loaded file; `row` is the reader's row number.
     pub fn load(source: &str, file: &str, row: Expr) -> Origin {
-        Origin { stage: format!("load:{source}"), source: lit(source.to_string()), file: lit(file.to_string()), row }
+        Origin {
+            stage: format!("load:{source}"),
+            source: lit(source.to_string()),
+            file: lit(file.to_string()),
+            row,
+            number: Some(source_number(source)),
+        }
     }
 
     /// Rows of a stage's input, found by the origin the loads attached. A row without
@@ -38,16 +75,16 @@ impl Origin {
         let (mut source, mut row) = (lit(table.to_string()), col(row_index).cast(DataType::UInt64));
         if schema.contains(ORIGIN) {
             let field = |name: &str| col(ORIGIN).struct_().field_by_name(name);
-            source = coalesce(&[field("source"), source]);
+            source = coalesce(&[source_name(field("source")), source]);
             row = coalesce(&[field("row"), row]);
         }
-        Origin { stage, source, file: lit(NULL).cast(DataType::String), row }
+        Origin { stage, source, file: lit(NULL).cast(DataType::String), row, number: None }
     }
 
     /// The `ORIGIN` column a load attaches to its rows.
     pub fn column(&self) -> Expr {
-        as_struct(vec![self.source.clone().alias("source"), self.row.clone().cast(DataType::UInt64).alias("row")])
-            .alias(ORIGIN)
+        let number = lit(self.number.expect("a load's origin has its source's number")).cast(DataType::UInt32);
+        as_struct(vec![number.alias("source"), self.row.clone().cast(DataType::UInt64).alias("row")]).alias(ORIGIN)
     }
 }
 
