@@ -205,3 +205,23 @@ fn decimal_amounts_are_money_as_they_stand() {
     assert_eq!(text(&out_text.tables[0], "amount_invalid"), text(&out.tables[0], "amount_invalid"));
     assert_eq!(text(&out.tables[0], "amount_invalid"), [s("false"), s("false"), s("true"), s("false")]);
 }
+
+/// A decimal whose every value fits money (no more decimals than its scale, no more
+/// whole digits than it holds) is taken as it is; one that could overflow is checked
+/// value by value: 10^17 has 18 whole digits, two too many beside the 2 decimals.
+#[test]
+fn decimals_that_always_fit_are_taken_as_they_are() {
+    let typed = stage("clean", "input: docs\noutput: out\ncolumns:\n  amount: { normalize: money }\n");
+    let run = |values: &[Option<&str>], dtype: DataType| {
+        let input = df! { "amount" => values }.unwrap().lazy().with_column(col("amount").cast(dtype)).collect();
+        let out = typed.run(vec![input.unwrap()]).unwrap().tables.remove(0);
+        let text = |c: &str| strings(&out.clone().lazy().select([col(c).cast(DataType::String)]).collect().unwrap(), c);
+        (text("amount"), text("amount_invalid"))
+    };
+    let (amounts, invalid) = run(&[Some("1234.50"), None, Some("-0.01")], DataType::Decimal(18, 2));
+    assert_eq!(amounts, [s("1234.50"), None, s("-0.01")]);
+    assert_eq!(invalid, [s("false"), s("false"), s("false")]);
+    let (amounts, invalid) = run(&[Some("100000000000000000"), Some("7")], DataType::Decimal(18, 0));
+    assert_eq!(amounts, [None, s("7.00")]);
+    assert_eq!(invalid, [s("true"), s("false")]);
+}
