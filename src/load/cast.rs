@@ -30,11 +30,11 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
         .iter()
         .map(|c| parse(c, raw_schema.get(c.name.as_str()).unwrap_or(&DataType::String)).alias(parsed_name(c)))
         .collect();
-    // Each value's first problem as a one-byte code over the whole table (a text column
-    // of 35 million mostly empty reasons would cost gigabytes); as text for the
-    // rejected rows only.
+    // Each value's first problem as a small number over the whole table (Int32: Polars
+    // is built without its 8-bit types; a text column of 35 million mostly empty
+    // reasons would cost gigabytes); as text for the rejected rows only.
     let codes: Vec<Expr> = schema.columns.iter().map(|c| reason_code(c).alias(code_name(c))).collect();
-    let any_reason = schema.columns.iter().map(|c| col(code_name(c)).neq(lit(0u8))).reduce(|a, b| a.or(b));
+    let any_reason = schema.columns.iter().map(|c| col(code_name(c)).neq(lit(0i32))).reduce(|a, b| a.or(b));
     let checked = raw
         .lazy()
         .with_columns(parsed)
@@ -191,14 +191,14 @@ fn reason_code(c: &ColumnSpec) -> Expr {
         .into_iter()
         .enumerate()
         .rev()
-        .fold(lit(0u8), |otherwise, (i, (cond, _))| when(cond).then(lit(i as u8 + 1)).otherwise(otherwise))
+        .fold(lit(0i32), |otherwise, (i, (cond, _))| when(cond).then(lit(i as i32 + 1)).otherwise(otherwise))
 }
 
 /// The reason code [`reason_code`] points at, as text; null when it fits.
 fn reason_text(c: &ColumnSpec) -> Expr {
     let code = col(code_name(c));
     checks(c).into_iter().enumerate().fold(lit(NULL).cast(DataType::String), |otherwise, (i, (_, text))| {
-        when(code.clone().eq(lit(i as u8 + 1))).then(lit(text)).otherwise(otherwise)
+        when(code.clone().eq(lit(i as i32 + 1))).then(lit(text)).otherwise(otherwise)
     })
 }
 

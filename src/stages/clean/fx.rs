@@ -41,6 +41,18 @@ pub fn fx_error_name(column: &str) -> String {
     format!("__fx_error_{column}")
 }
 
+/// Why a row cannot be converted, by its code in the failure column (1, 2, 3): a
+/// column of numbers, null where the row converts (140 MB at 35 million rows), instead
+/// of one of text (560 MB, nearly all empty).
+const FX_ERRORS: [&str; 3] = ["no_currency", "no_date", "no_fx_rate"];
+
+/// The failure code of [`FX_ERRORS`] as its text.
+pub fn fx_error_text(code: Expr) -> Expr {
+    FX_ERRORS.iter().enumerate().fold(lit(NULL).cast(DataType::String), |other, (i, text)| {
+        when(code.clone().eq(lit(i as i32 + 1))).then(lit(*text)).otherwise(other)
+    })
+}
+
 impl ConvertCurrency {
     pub fn output_name(&self, column: &str) -> String {
         format!("{column}_{}", self.to.to_lowercase())
@@ -77,15 +89,19 @@ impl ConvertCurrency {
             .cast(DataType::Decimal(MONEY_PRECISION, scale));
         let rate = when(same.clone()).then(lit(1).cast(rate_type)).otherwise(col("__fx_rate"));
         let rate_date = when(same).then(col(self.on.as_str()).cast(DataType::Date)).otherwise(col("__fx_date"));
+        let code = |reason: &str| {
+            let place = FX_ERRORS.iter().position(|r| *r == reason).expect("a known reason");
+            lit(place as i32 + 1)
+        };
         let error = when(amount.clone().is_null())
-            .then(lit(NULL).cast(DataType::String))
+            .then(lit(NULL).cast(DataType::Int32))
             .when(col(self.currency.as_str()).is_null())
-            .then(lit("no_currency"))
+            .then(code("no_currency"))
             .when(col(self.on.as_str()).is_null().and(col(self.currency.as_str()).neq(lit(self.to.clone()))))
-            .then(lit("no_date"))
+            .then(code("no_date"))
             .when(rate.clone().is_null())
-            .then(lit("no_fx_rate"))
-            .otherwise(lit(NULL).cast(DataType::String));
+            .then(code("no_fx_rate"))
+            .otherwise(lit(NULL).cast(DataType::Int32));
         Ok(lf
             .with_columns([
                 converted.alias(self.output_name(column)),

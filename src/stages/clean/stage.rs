@@ -5,7 +5,7 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::fx::fx_error_name;
+use super::fx::{fx_error_name, fx_error_text};
 use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{Clean, OnInvalid, error_name, raw_name, summary};
 use crate::rejects::{self, Origin};
@@ -214,16 +214,17 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
         .iter()
         .map(|(c, error, prefix)| {
             let normalize = config.columns[*c].normalize.value.name();
-            let detail = if prefix.is_empty() {
-                "cannot convert to the base currency".to_string()
+            let (reason, detail) = if prefix.is_empty() {
+                (fx_error_text(col(error.as_str())), "cannot convert to the base currency".to_string())
             } else {
-                format!("{normalize} could not clean this value")
+                let reason = concat_str([lit(*prefix), col(error.as_str())], "", false);
+                (reason, format!("{normalize} could not clean this value"))
             };
             full.clone().lazy().filter(col(error.as_str()).is_not_null()).select(rejects::entry(
                 &origin,
                 Some(c.as_str()),
                 col(raw_name(c)),
-                concat_str([lit(*prefix), col(error.as_str())], "", false),
+                reason,
                 lit(detail),
                 record.clone(),
             ))
