@@ -28,26 +28,26 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
     // Decimals that fit money whatever their values (no more decimals than its scale,
     // no more whole digits than it holds) need no struct of value and failure: a column
     // of 35 million empty failure codes cost 560 MB.
-    let fits = |c: &str, scale: usize| matches!(schema.get(c), Some(DataType::Decimal(p, s)) if *s <= scale && p - s + scale <= MONEY_PRECISION);
-    let structs = config.columns.iter().filter_map(|(c, cc)| {
+    let lossless = |c: &str, n: Normalizer| match (n, schema.get(c)) {
+        (Normalizer::Money { scale }, Some(DataType::Decimal(p, s))) => *s <= scale && p - s + scale <= MONEY_PRECISION,
+        _ => false,
+    };
+    let structs = config.columns.iter().filter(|(c, cc)| !lossless(c, cc.normalizer())).map(|(c, cc)| {
         let near = cc.area_code_from.as_ref().map(|a| col(a.value.as_str()));
         let cleaned = match (cc.normalizer(), schema.get(c.as_str())) {
-            (Normalizer::Money { scale }, _) if fits(c, scale) => return None,
             (Normalizer::Money { scale }, Some(DataType::Decimal(_, from))) => decimal_money(c, *from, scale),
             (n, _) => normalized(col(c.as_str()), near, n),
         };
-        Some(cleaned.alias(struct_name(c)))
+        cleaned.alias(struct_name(c))
     });
     lf = lf.with_columns(raws.chain(structs).collect::<Vec<_>>());
 
     let mut columns = Vec::new();
     for (name, cc) in &config.columns {
         let n = cc.normalizer();
-        let field = |f: &str| match n {
-            Normalizer::Money { scale } if fits(name, scale) => match f {
-                "value" => col(raw_name(name)).cast(n.dtype()),
-                _ => lit(NULL).cast(DataType::String),
-            },
+        let field = |f: &str| match f {
+            "value" if lossless(name, n) => col(raw_name(name)).cast(n.dtype()),
+            _ if lossless(name, n) => lit(NULL).cast(DataType::String),
             _ => col(struct_name(name)).struct_().field_by_name(f),
         };
         let failed = field("error").is_not_null();
@@ -68,7 +68,6 @@ pub fn plan(config: &Clean, inputs: Vec<LazyFrame>) -> PolarsResult<LazyFrame> {
         }
         columns.push(field("error").alias(error_name(name)));
     }
-    let lossless = |c: &str, n: Normalizer| matches!(n, Normalizer::Money { scale } if fits(c, scale));
     let structs = config.columns.iter().filter(|(c, cc)| !lossless(c, cc.normalizer())).map(|(c, _)| struct_name(c));
     lf = lf.with_columns(columns).drop(cols(structs.collect::<Vec<_>>()));
     // An empty value takes another cleaned column's: the contact written in a phone cell.

@@ -181,7 +181,8 @@ pub fn golden(
     }
     let mut chosen_columns = Vec::new();
     // Ties go to the smallest (source, id): their order, found once.
-    let multi = multi.lazy().with_column(col(KEY).rank(RankOptions::default(), None).alias(KEY)).collect()?;
+    let ordinal = RankOptions { method: RankMethod::Ordinal, ..Default::default() };
+    let multi = multi.lazy().with_column(col(KEY).rank(ordinal, None).alias(KEY)).collect()?;
     for (keys, chosen) in orders.into_values() {
         let rank = ranking(&multi, keys)?;
         // Each column on its own core: the member first in the ranking among those
