@@ -78,7 +78,7 @@ impl ConvertCurrency {
             ])
             .collect()?;
         let grid = RateGrid::new(&rates)?;
-        let (rate, date) = grid.lookup(col(self.currency.as_str()), col(self.on.as_str()).cast(DataType::Date))?;
+        let (rate, date) = grid.lookup(col(self.currency.as_str()), col(self.on.as_str()).cast(DataType::Date));
         let lf = lf.with_columns([rate.alias("__fx_rate"), date.alias("__fx_date")]);
 
         let amount = col(column);
@@ -164,7 +164,7 @@ impl RateGrid {
 
     /// The rate of each row's currency and day, and that rate's date; null for a
     /// currency without rates or a day before its first.
-    fn lookup(&self, currency: Expr, day: Expr) -> PolarsResult<(Expr, Expr)> {
+    fn lookup(&self, currency: Expr, day: Expr) -> (Expr, Expr) {
         let numbers = Series::new("".into(), (0..self.currencies.len() as i64).collect::<Vec<i64>>());
         let c = currency.replace_strict(
             lit(self.currencies.clone()),
@@ -176,6 +176,6 @@ impl RateGrid {
         let offset = when(offset.clone().lt(lit(0i64))).then(lit(NULL).cast(DataType::Int64)).otherwise(offset);
         let at = c * lit(self.days) + offset.clip_max(lit(self.days - 1));
         let gather = |s: &Series| lit(s.clone()).gather(at.clone(), true);
-        Ok((gather(&self.rates), gather(&self.dates)))
+        (gather(&self.rates), gather(&self.dates))
     }
 }
