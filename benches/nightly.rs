@@ -123,7 +123,8 @@ fn run_pipeline(pipeline: &Path) {
     let started = Instant::now();
     let plan = tally::plan::plan(pipeline).unwrap_or_else(|d| panic!("{d:?}"));
     let out = std::env::temp_dir().join("tally-nightly-runs");
-    let options = tally::run::RunOptions { out: out.clone(), as_of: None, quiet: true };
+    let options =
+        tally::run::RunOptions { out: out.clone(), as_of: None, quiet: true, batch_rows: tally::run::BATCH_ROWS };
     let report = tally::run::run_pipeline(&plan, &options).unwrap();
     let manifest = serde_json::to_value(&report.manifest).unwrap();
     print!("{}", figures(&manifest, started.elapsed().as_secs_f64(), peak_mib()));

@@ -45,6 +45,10 @@ pub enum Command {
         /// No progress bars and no summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Rows per batch when a Parquet source streams through the stages that can
+        /// take it a batch at a time; 0 holds every table whole in memory.
+        #[arg(long, default_value_t = crate::run::BATCH_ROWS)]
+        batch_rows: usize,
     },
     /// Check a pipeline, its schemas and its sources' headers without reading data rows,
     /// training or writing; exit 0 when valid, 2 when not.
@@ -88,10 +92,10 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { pipeline, as_of, out, quiet } => {
+        Command::Run { pipeline, as_of, out, quiet, batch_rows } => {
             let plan = plan(&pipeline).map_err(Error::Config)?;
             remove_partial_on_signal();
-            let report = run_pipeline(&plan, &RunOptions { out, as_of, quiet })?;
+            let report = run_pipeline(&plan, &RunOptions { out, as_of, quiet, batch_rows })?;
             if !quiet {
                 print!("{}", summary::render(&report));
             }

@@ -22,8 +22,13 @@ pub struct Cast {
     pub rows_rejected: usize,
 }
 
+/// The rows of each `unique:` column already known to repeat an earlier row's value,
+/// by row number: found over the whole file when it is cast a batch at a time. A
+/// column not here is checked within the frame.
+pub type KnownRepeats = std::collections::HashMap<String, Series>;
+
 /// Casts `raw` (schema columns plus `__row`) to the schema's types, splitting off rejects.
-pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Cast> {
+pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin, known: &KnownRepeats) -> PolarsResult<Cast> {
     let raw_schema = raw.schema().clone();
     let parsed: Vec<Expr> = schema
         .columns
@@ -33,7 +38,8 @@ pub fn cast(raw: DataFrame, schema: &Schema, origin: &Origin) -> PolarsResult<Ca
     // Each value's first problem as a small number over the whole table (Int32: Polars
     // is built without its 8-bit types; a text column of 35 million mostly empty
     // reasons would cost gigabytes); as text for the rejected rows only.
-    let codes: Vec<Expr> = schema.columns.iter().map(|c| reason_code(c).alias(code_name(c))).collect();
+    let codes: Vec<Expr> =
+        schema.columns.iter().map(|c| reason_code(c, known.get(c.name.as_str())).alias(code_name(c))).collect();
     let any_reason = schema.columns.iter().map(|c| col(code_name(c)).neq(lit(0i32))).reduce(|a, b| a.or(b));
     let checked = raw
         .lazy()
@@ -185,9 +191,9 @@ pub fn parse_bound(kind: ColumnType, text: &str) -> Result<Expr, String> {
 
 /// The first problem of a value, as the 1-based place of its check in [`checks`]; 0
 /// when it fits.
-fn reason_code(c: &ColumnSpec) -> Expr {
+fn reason_code(c: &ColumnSpec, known: Option<&Series>) -> Expr {
     // Earlier checks take precedence, so nest from the last one outwards.
-    checks(c)
+    checks(c, known)
         .into_iter()
         .enumerate()
         .rev()
@@ -197,13 +203,13 @@ fn reason_code(c: &ColumnSpec) -> Expr {
 /// The reason code [`reason_code`] points at, as text; null when it fits.
 fn reason_text(c: &ColumnSpec) -> Expr {
     let code = col(code_name(c));
-    checks(c).into_iter().enumerate().fold(lit(NULL).cast(DataType::String), |otherwise, (i, (_, text))| {
+    checks(c, None).into_iter().enumerate().fold(lit(NULL).cast(DataType::String), |otherwise, (i, (_, text))| {
         when(code.clone().eq(lit(i as i32 + 1))).then(lit(text)).otherwise(otherwise)
     })
 }
 
 /// A column's checks in order of precedence: (the value fails, its reason code).
-fn checks(c: &ColumnSpec) -> Vec<(Expr, String)> {
+fn checks(c: &ColumnSpec, known: Option<&Series>) -> Vec<(Expr, String)> {
     let present = col(c.name.as_str()).is_not_null();
     let value = col(parsed_name(c));
     let mut checks: Vec<(Expr, String)> = Vec::new();
@@ -213,12 +219,7 @@ fn checks(c: &ColumnSpec) -> Vec<(Expr, String)> {
     if c.kind != ColumnType::String {
         checks.push((present.and(value.clone().is_null()), format!("bad_{}", kind_word(c.kind))));
     }
-    // Strings kept verbatim (`trim: false`) are compared stripped: " 正常" is the
-    // allowed 正常 and "C001 " repeats C001. Trimmed ones are stripped already.
-    let key = match c.kind {
-        ColumnType::String if !c.trim => value.clone().str().strip_chars(lit(NULL)),
-        _ => value.clone(),
-    };
+    let key = compared(c, value.clone());
     if let Some(allowed) = &c.allowed {
         let set = lit(Series::new("".into(), allowed)).implode(false);
         let outside = key.clone().cast(DataType::String).is_in(set, false).not();
@@ -231,13 +232,29 @@ fn checks(c: &ColumnSpec) -> Vec<(Expr, String)> {
         checks.push((value.clone().gt(max), "above_max".into()));
     }
     if c.unique {
-        let repeats = match c.kind {
-            ColumnType::String => super::repeats::repeats_earlier(key),
-            _ => key.is_first_distinct().not(),
+        let repeats = match (known, c.kind) {
+            (Some(rows), _) => col(ROW).is_in(lit(rows.clone()).implode(false), false),
+            (None, ColumnType::String) => super::repeats::repeats_earlier(key),
+            (None, _) => key.is_first_distinct().not(),
         };
         checks.push((value.is_not_null().and(repeats), "duplicate_key".into()));
     }
     checks
+}
+
+/// A parsed value as `allowed:` and `unique:` compare it. Strings kept verbatim
+/// (`trim: false`) are compared stripped: " 正常" is the allowed 正常 and "C001 "
+/// repeats C001. Trimmed ones are stripped already.
+fn compared(c: &ColumnSpec, value: Expr) -> Expr {
+    match c.kind {
+        ColumnType::String if !c.trim => value.str().strip_chars(lit(NULL)),
+        _ => value,
+    }
+}
+
+/// A `unique:` column's values as the check compares them, from the raw column.
+pub fn unique_key(c: &ColumnSpec, raw_dtype: &DataType) -> Expr {
+    compared(c, parse(c, raw_dtype))
 }
 
 fn kind_word(kind: ColumnType) -> &'static str {

@@ -12,6 +12,9 @@ mod xlsx;
 
 pub use raw::{MalformedRow, ROW, ReadInfo};
 
+use cast::KnownRepeats;
+use raw::RawTable;
+
 use std::time::Instant;
 
 use polars::prelude::*;
@@ -34,6 +37,8 @@ pub struct LoadStats {
     pub rows_accepted: usize,
     pub rows_rejected: usize,
     pub reject_entries: usize,
+    /// Batches it was read in: 1 unless it streamed.
+    pub batches: usize,
     /// Time to read and split the file, and to cast and check the values.
     pub seconds_read: f64,
     pub seconds_cast: f64,
@@ -69,14 +74,27 @@ pub fn load(source: &Source) -> Result<Loaded> {
         Format::Xlsx => xlsx::read_xlsx(path, &source.config, &source.schema)?,
         Format::Parquet => parquet::read_parquet(path, &source.schema)?,
     };
-    if raw.frame.height() + raw.malformed.len() == 0 && !source.config.allow_empty {
-        return Err(Error::input(path, "no data rows below the header (set `allow_empty: true` if that is expected)"));
+    if raw.frame.height() + raw.malformed.len() == 0 {
+        no_rows(source)?;
     }
+    accept(source, raw, &KnownRepeats::new(), started)
+}
+
+fn no_rows(source: &Source) -> Result<()> {
+    if source.config.allow_empty {
+        return Ok(());
+    }
+    Err(Error::input(&source.path, "no data rows below the header (set `allow_empty: true` if that is expected)"))
+}
+
+/// Rows read become accepted rows with schema types, and rejects.
+fn accept(source: &Source, raw: RawTable, known: &KnownRepeats, started: Instant) -> Result<Loaded> {
+    let path = &source.path;
     let origin = Origin::load(&source.name, &path.display().to_string(), col(ROW));
     let context = || format!("{}: casting to schema '{}'", path.display(), source.schema.name);
     let parsed_rows = raw.frame.height();
     let seconds_read = started.elapsed().as_secs_f64();
-    let cast = cast::cast(raw.frame, &source.schema, &origin).context(context)?;
+    let cast = cast::cast(raw.frame, &source.schema, &origin, known).context(context)?;
     let mut rejects = cast.rejects;
     rejects.vstack_mut(&raw::from_malformed(&origin, &raw.malformed).context(context)?).context(context)?;
 
@@ -93,6 +111,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
         rows_accepted: table.height(),
         rows_rejected: cast.rows_rejected + raw.malformed.len(),
         reject_entries: rejects.height(),
+        batches: 1,
         seconds_read,
         seconds_cast: started.elapsed().as_secs_f64() - seconds_read,
         read: raw.info,
@@ -101,4 +120,71 @@ pub fn load(source: &Source) -> Result<Loaded> {
         return Err(Error::input(path, format!("internal error: row conservation broken: {stats:?}")));
     }
     Ok(Loaded { table, rejects, stats })
+}
+
+impl LoadStats {
+    /// Adds a later batch's counts and times.
+    pub fn add(&mut self, batch: &LoadStats) {
+        self.rows_read += batch.rows_read;
+        self.rows_accepted += batch.rows_accepted;
+        self.rows_rejected += batch.rows_rejected;
+        self.reject_entries += batch.reject_entries;
+        self.batches += batch.batches;
+        self.seconds_read += batch.seconds_read;
+        self.seconds_cast += batch.seconds_cast;
+    }
+}
+
+/// A Parquet source loaded a run of row groups at a time, so that a file larger than
+/// memory can stream through the stages after it. Its `unique:` columns are checked
+/// over the whole file first, holding a hash per row (see `repeats`).
+pub struct Batches<'a> {
+    source: &'a Source,
+    file: parquet::ParquetFile,
+    ranges: Vec<(usize, usize)>,
+    known: KnownRepeats,
+}
+
+/// The source in batches of about `rows` rows; none unless it is Parquet.
+pub fn batches(source: &Source, rows: usize) -> Result<Option<Batches<'_>>> {
+    if source.format != Format::Parquet {
+        return Ok(None);
+    }
+    let (path, schema) = (&source.path, &source.schema);
+    not_empty(path)?;
+    let file = parquet::ParquetFile::open(path, schema)?;
+    if file.rows() == 0 {
+        no_rows(source)?;
+    }
+    let ranges = file.batches(rows);
+    let mut known = KnownRepeats::new();
+    for c in schema.columns.iter().filter(|c| c.unique) {
+        let keys = |b: usize| -> PolarsResult<Column> {
+            let raw = file.read(schema, ranges[b], Some(&c.name)).map_err(|e| polars_err!(ComputeError: "{e}"))?;
+            let dtype = raw.frame.column(&c.name)?.dtype().clone();
+            let keys = raw.frame.lazy().select([cast::unique_key(c, &dtype)]).collect()?;
+            Ok(keys.columns()[0].clone())
+        };
+        let context = || format!("{}: checking that '{}' is unique", path.display(), c.name);
+        let rows = repeats::repeated_rows_in_batches(ranges.len(), keys).context(context)?;
+        known.insert(c.name.clone(), Series::new(c.name.as_str().into(), rows));
+    }
+    Ok(Some(Batches { source, file, ranges, known }))
+}
+
+impl Batches<'_> {
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Batch `i`, loaded as a source is: accepted rows and rejects.
+    pub fn load(&self, i: usize) -> Result<Loaded> {
+        let started = Instant::now();
+        let raw = self.file.read(&self.source.schema, self.ranges[i], None)?;
+        accept(self.source, raw, &self.known, started)
+    }
 }

@@ -61,6 +61,50 @@ fn repeated_rows(values: &[Option<&str>]) -> Vec<u32> {
         .collect()
 }
 
+/// The rows (numbered from 1) whose text key repeats an earlier row's, over a table
+/// read a batch at a time in order, `keys(i)` giving batch `i`'s keys. It holds one
+/// hash per row, not the values: the keys are read once to hash them, and again only
+/// in batches that hold a hash seen twice, to compare the values behind it.
+pub fn repeated_rows_in_batches(
+    batches: usize,
+    keys: impl Fn(usize) -> PolarsResult<Column>,
+) -> PolarsResult<Vec<u64>> {
+    let hasher = FxBuildHasher;
+    // Values hash to odd numbers; 0 is a null, which repeats nothing.
+    let hash = |v: &Option<&str>| v.map_or(0, |s| hasher.hash_one(s) | 1);
+    let text = |b: usize| keys(b).and_then(|k| k.cast(&DataType::String));
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut starts = vec![0];
+    for b in 0..batches {
+        let keys = text(b)?;
+        let values: Vec<Option<&str>> = keys.str()?.iter().collect();
+        hashes.par_extend(values.par_iter().with_min_len(1 << 16).map(hash));
+        starts.push(hashes.len());
+    }
+    let mut sorted = hashes.clone();
+    sorted.par_sort_unstable();
+    let twice: rustc_hash::FxHashSet<u64> =
+        sorted.windows(2).filter(|w| w[0] == w[1] && w[0] != 0).map(|w| w[0]).collect();
+    drop(sorted);
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut repeats = Vec::new();
+    for b in 0..batches {
+        let batch = &hashes[starts[b]..starts[b + 1]];
+        if !batch.iter().any(|h| twice.contains(h)) {
+            continue;
+        }
+        let keys = text(b)?;
+        let values = keys.str()?;
+        for (i, _) in batch.iter().enumerate().filter(|(_, h)| twice.contains(*h)) {
+            let value = values.get(i).expect("a hashed key is a value");
+            if !seen.insert(value.to_string()) {
+                repeats.push((starts[b] + i) as u64 + 1);
+            }
+        }
+    }
+    Ok(repeats)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +133,21 @@ mod tests {
         for (i, (first, repeat)) in expected.iter().zip(mask).enumerate() {
             assert_eq!(repeat, values[i].is_some() && first == Some(false), "row {i}");
         }
+    }
+
+    #[test]
+    fn batches_find_the_repeats_of_the_whole_column() {
+        let values: Vec<Option<String>> = (0..50_000u64)
+            .map(|i| (i % 11 != 0).then(|| format!("D{}", i.wrapping_mul(2654435761) % 40_000)))
+            .collect();
+        let borrowed: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        let mut whole: Vec<u64> = repeated_rows(&borrowed).into_iter().map(|r| r as u64 + 1).collect();
+        whole.sort();
+        assert!(whole.len() > 5_000);
+        // Uneven batches, one of them empty.
+        let bounds = [0, 7, 7, 12_345, 30_000, 50_000];
+        let column = Column::new("k".into(), &values);
+        let keys = |b: usize| Ok(column.slice(bounds[b] as i64, bounds[b + 1] - bounds[b]));
+        assert_eq!(repeated_rows_in_batches(bounds.len() - 1, keys).unwrap(), whole);
     }
 }

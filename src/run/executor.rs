@@ -15,6 +15,8 @@ use super::context::RunContext;
 use super::manifest::OutputInfo;
 use super::progress::Progress;
 use super::rundir::RunDir;
+use super::stream::{self, Stream, Streamed};
+use crate::config::Source;
 use crate::error::{Error, PolarsContext, Result, catch_panic};
 use crate::load::{LoadStats, load};
 use crate::plan::{NodeId, Plan, PlannedStage};
@@ -77,18 +79,32 @@ pub struct TableRows {
     pub rows: usize,
 }
 
-enum NodeOutput {
-    Source(DataFrame, DataFrame, SourceRun, Vec<Finding>),
+/// What a node gives: a source's table (none when it streamed and nothing needs it
+/// whole), rejects, run and findings; or a stage's output and run.
+pub enum NodeOutput {
+    Source(Option<DataFrame>, DataFrame, SourceRun, Vec<Finding>),
     Stage(StageOutput, StageRun),
 }
 
 /// What a thread of the run reports when it ends.
 enum Done {
     Node(NodeId, Box<Result<NodeOutput>>),
+    Stream(Box<Result<Streamed>>),
     Written(Result<OutputInfo>),
 }
 
-pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir) -> Result<Outcome> {
+/// What the run starts: a node, or a stream of nodes (a Parquet source and the
+/// batched stages it streams through).
+#[derive(Clone, Copy)]
+enum Task {
+    Node(NodeId),
+    Stream(usize),
+}
+
+/// Runs a plan. With `batch_rows`, each Parquet source that batched stages read
+/// streams through them that many rows at a time (see `stream`); with 0, every table
+/// is held whole.
+pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, batch_rows: usize) -> Result<Outcome> {
     let mut outcome = Outcome {
         tables: HashMap::new(),
         outputs: Vec::new(),
@@ -104,7 +120,18 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir) 
     let is_output = |name: &str| plan.pipeline.output_names().any(|o| o == name);
     // The plan's levels, flattened, are an order in which every node follows its inputs.
     let order: Vec<NodeId> = plan.levels.iter().flatten().copied().collect();
-    let mut waiting = order.clone();
+    let streams = if batch_rows > 0 { stream::streams(plan) } else { Vec::new() };
+    let streamed: Vec<NodeId> = streams.iter().flat_map(Stream::nodes).collect();
+    let mut waiting: Vec<Task> = (0..streams.len())
+        .map(Task::Stream)
+        .chain(order.iter().filter(|id| !streamed.contains(id)).map(|id| Task::Node(*id)))
+        .collect();
+    let needs = |task: &Task| -> Vec<&str> {
+        match task {
+            Task::Node(id) => inputs_of(plan, *id),
+            Task::Stream(k) => streams[*k].lookups.iter().map(String::as_str).collect(),
+        }
+    };
     let mut in_order = InOrder::default();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::scope(|scope| -> Result<()> {
@@ -115,36 +142,67 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir) 
             if outcome.stopped() {
                 waiting.clear();
             }
-            let ready = |id: &&NodeId| inputs_of(plan, **id).iter().all(|t| outcome.tables.contains_key(*t));
-            let (start, rest): (Vec<NodeId>, Vec<NodeId>) = waiting.iter().partition(ready);
+            let ready = |task: &&Task| needs(task).iter().all(|t| outcome.tables.contains_key(*t));
+            let (start, rest): (Vec<Task>, Vec<Task>) = waiting.iter().partition(ready);
             waiting = rest;
-            for id in start {
-                let inputs: Vec<DataFrame> = inputs_of(plan, id).iter().map(|t| outcome.tables[*t].clone()).collect();
+            for task in start {
+                let inputs: HashMap<String, DataFrame> =
+                    needs(&task).iter().map(|t| (t.to_string(), outcome.tables[*t].clone())).collect();
                 let done = done.clone();
+                let streams = &streams;
                 running += 1;
+                // The receiver outlives every thread: the loop waits for all that run.
                 scope.spawn(move || {
-                    // The receiver outlives every thread: the loop waits for all that run.
-                    let _ = done.send(Done::Node(id, Box::new(run_node(plan, id, inputs, cx, progress))));
+                    let _ = done.send(match task {
+                        Task::Node(id) => {
+                            let inputs = inputs_of(plan, id).iter().map(|t| inputs[*t].clone()).collect();
+                            Done::Node(id, Box::new(run_node(plan, id, inputs, cx, progress)))
+                        }
+                        Task::Stream(k) => {
+                            let run = || stream::run(plan, &streams[k], &inputs, cx, progress, dir, batch_rows);
+                            let internal = |why| Error::Polars {
+                                context: "internal error while streaming".to_string(),
+                                source: polars_err!(ComputeError: "{why}"),
+                            };
+                            Done::Stream(Box::new(catch_panic(run, internal)))
+                        }
+                    });
                 });
             }
             if running == 0 {
+                if !waiting.is_empty() && !outcome.stopped() {
+                    let context = "internal error: nodes wait on each other".to_string();
+                    return Err(Error::Polars {
+                        context,
+                        source: polars_err!(ComputeError: "{} waiting", waiting.len()),
+                    });
+                }
                 return Ok(());
             }
-            let result = match finished.recv().expect("a running thread reports") {
-                Done::Node(id, result) => result.map(|output| {
+            let nodes = match finished.recv().expect("a running thread reports") {
+                Done::Node(id, result) => result.map(|output| (vec![(id, output)], Vec::new())),
+                Done::Stream(result) => result.map(|s| (s.nodes, s.written)),
+                Done::Written(result) => result.map(|info| {
+                    outcome.outputs.push(info);
+                    (Vec::new(), Vec::new())
+                }),
+            };
+            let result = nodes.map(|(nodes, written)| {
+                let streamed: Vec<String> = written.iter().map(|w| w.table.clone()).collect();
+                outcome.outputs.extend(written);
+                for (id, output) in nodes {
                     let place = order.iter().position(|n| *n == id).expect("every node is in the order");
                     let new = take(&mut outcome, &mut in_order, &mut readers, place, output);
                     // A stopped run writes the outputs it got to.
-                    for (name, table) in new.into_iter().filter(|(name, _)| is_output(name)) {
+                    for (name, table) in new.into_iter().filter(|(n, _)| is_output(n) && !streamed.contains(n)) {
                         let done = done.clone();
                         running += 1;
                         scope.spawn(move || {
                             let _ = done.send(Done::Written(write_output(&name, table, dir)));
                         });
                     }
-                }),
-                Done::Written(result) => result.map(|info| outcome.outputs.push(info)),
-            };
+                }
+            });
             running -= 1;
             if let Err(e) = result {
                 // The threads still running finish before the error is reported.
@@ -231,8 +289,10 @@ fn take(
     let mut new = Vec::new();
     let (findings, rejected) = match output {
         NodeOutput::Source(table, rejected, run, gate) => {
-            new.push((run.name.clone(), table.clone()));
-            outcome.tables.insert(run.name.clone(), table);
+            if let Some(table) = table {
+                new.push((run.name.clone(), table.clone()));
+                outcome.tables.insert(run.name.clone(), table);
+            }
             outcome.loads.push(run);
             (gate, Some(rejected))
         }
@@ -287,10 +347,8 @@ fn run_node(
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));
-            let mut gate: Vec<Finding> =
-                reject_gate(source.config.max_reject_rate.as_ref().map(|r| r.value), &run).into_iter().collect();
-            gate.extend(mostly_rejected(&run, &loaded.rejects));
-            Ok(NodeOutput::Source(loaded.table, loaded.rejects, run, gate))
+            let findings = source_findings(source, &run, &loaded.rejects);
+            Ok(NodeOutput::Source(Some(loaded.table), loaded.rejects, run, findings))
         }
         NodeId::Stage(i) => run_stage(plan, &plan.stages[i], inputs, cx, progress, started),
     }
@@ -308,37 +366,60 @@ fn run_stage(
     let bar = progress.start(&format!("{} {}", stage.kind(), node.id()));
     let rows_in = stage.inputs().iter().zip(&inputs).filter(|(i, _)| i.role == Role::Rows).map(|(_, t)| t.height());
     let rows_in = rows_in.sum();
-    let stage_error = |source: PolarsError| Error::Stage {
-        stage: node.id().to_string(),
-        at: plan.pipeline.doc().at(&node.at, "").location(),
-        source,
-    };
-    let run = || stage.run(inputs, cx).map_err(stage_error);
-    let mut output = catch_panic(run, |why| stage_error(polars_err!(ComputeError: "internal error: {why}")))?;
-    let names = stage.outputs();
-    conforms(&names, &node.schemas, &output.tables).map_err(stage_error)?;
-    let rows_rejected = match &output.rejects {
-        Some(r) => rejects::rows(r).map_err(stage_error)?,
-        None => 0,
-    };
-    let run = StageRun {
-        id: node.id().to_string(),
-        kind: stage.kind(),
-        inputs: stage.inputs().iter().map(|i| i.table.clone()).collect(),
-        rows_in,
-        rows_out: output.tables[0].height(),
-        rows_rejected,
-        tables: names.into_iter().zip(&output.tables).map(|(table, t)| TableRows { table, rows: t.height() }).collect(),
-        seconds: started.elapsed().as_secs_f64(),
-        report: output.report.take(),
-    };
+    let error = |e| stage_error(plan, node, e);
+    let run = || stage.run(inputs, cx).map_err(error);
+    let mut output = catch_panic(run, |why| error(polars_err!(ComputeError: "internal error: {why}")))?;
+    conforms(&stage.outputs(), &node.schemas, &output.tables).map_err(error)?;
+    let rows: Vec<usize> = output.tables.iter().map(DataFrame::height).collect();
+    let run = stage_run(plan, node, rows_in, &rows, &mut output, started.elapsed().as_secs_f64())?;
     bar.finish(&format!("{} rows, {} rejected", run.rows_out, run.rows_rejected));
     Ok(NodeOutput::Stage(output, run))
 }
 
+/// A stage's failure, at its place in the pipeline file.
+pub fn stage_error(plan: &Plan, node: &PlannedStage, source: PolarsError) -> Error {
+    Error::Stage { stage: node.id().to_string(), at: plan.pipeline.doc().at(&node.at, "").location(), source }
+}
+
+/// The record of a stage's run, its report taken from its output; `rows` of each table
+/// it produced.
+pub fn stage_run(
+    plan: &Plan,
+    node: &PlannedStage,
+    rows_in: usize,
+    rows: &[usize],
+    output: &mut StageOutput,
+    seconds: f64,
+) -> Result<StageRun> {
+    let stage = &node.stage;
+    let rows_rejected = match &output.rejects {
+        Some(r) => rejects::rows(r).map_err(|e| stage_error(plan, node, e))?,
+        None => 0,
+    };
+    Ok(StageRun {
+        id: node.id().to_string(),
+        kind: stage.kind(),
+        inputs: stage.inputs().iter().map(|i| i.table.clone()).collect(),
+        rows_in,
+        rows_out: rows[0],
+        rows_rejected,
+        tables: stage.outputs().into_iter().zip(rows).map(|(table, &rows)| TableRows { table, rows }).collect(),
+        seconds,
+        report: output.report.take(),
+    })
+}
+
+/// A source's gate and warning findings.
+pub fn source_findings(source: &Source, run: &SourceRun, rejects: &DataFrame) -> Vec<Finding> {
+    let mut findings: Vec<Finding> =
+        reject_gate(source.config.max_reject_rate.as_ref().map(|r| r.value), run).into_iter().collect();
+    findings.extend(mostly_rejected(run, rejects));
+    findings
+}
+
 /// A stage must produce the tables it declared, with the schemas `check` derived:
 /// later stages were checked against them.
-fn conforms(names: &[String], declared: &[Schema], tables: &[DataFrame]) -> PolarsResult<()> {
+pub fn conforms(names: &[String], declared: &[Schema], tables: &[DataFrame]) -> PolarsResult<()> {
     if tables.len() != names.len() {
         polars_bail!(ComputeError: "produced {} tables, declared {}", tables.len(), names.len());
     }

@@ -5,6 +5,7 @@ mod executor;
 mod manifest;
 mod progress;
 mod rundir;
+mod stream;
 
 pub use context::{PreviousRun, RunContext, Store};
 pub use executor::{Outcome, SourceRun, StageRun, execute};
@@ -30,7 +31,12 @@ pub struct RunOptions {
     pub out: PathBuf,
     pub as_of: Option<NaiveDate>,
     pub quiet: bool,
+    /// Rows per batch of a streamed Parquet source; 0 holds every table whole.
+    pub batch_rows: usize,
 }
+
+/// About a million rows: a batch of 35-column transactions takes a few hundred MB.
+pub const BATCH_ROWS: usize = 1 << 20;
 
 /// What a finished run reports back: where it went and its manifest.
 pub struct RunReport {
@@ -68,7 +74,7 @@ pub fn run_pipeline(plan: &Plan, options: &RunOptions) -> Result<RunReport> {
     let dir = RunDir::create(&base, as_of, now)?;
     let cx = RunContext { as_of, run_id: dir.run_id.clone(), previous };
     let progress = Progress::new(options.quiet);
-    let mut outcome = execute(plan, &cx, &progress, &dir)?;
+    let mut outcome = execute(plan, &cx, &progress, &dir, options.batch_rows)?;
     write_parquet(&mut outcome.rejects, &dir.file("rejects.parquet")?)?;
     for (name, bytes) in &outcome.files {
         let path = dir.file(name)?;

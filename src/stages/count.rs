@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Finding, Input, Io, Problem, Severity, Stage, StageOutput, empty_frames, planned_schema,
-    require,
+    Batch, Batched, BuildContext, Diagnostics, Finding, Input, Io, Problem, Severity, Stage, StageOutput, empty_frames,
+    planned_schema, require, run_batched,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -79,13 +79,18 @@ impl Count {
         [format!("{c}_previous"), format!("{c}_change")]
     }
 
+    fn keys(&self) -> Vec<Expr> {
+        self.by().iter().map(|c| col(*c).cast(DataType::String)).collect()
+    }
+
     fn plan(&self, lf: LazyFrame) -> PolarsResult<LazyFrame> {
-        let keys: Vec<Expr> = self.by().iter().map(|c| col(*c).cast(DataType::String)).collect();
-        let groups = lf
-            .clone()
-            .group_by(keys)
-            .agg([self.count_expr()])
-            .sort(self.by(), SortMultipleOptions::default().with_nulls_last(true));
+        let groups = lf.clone().group_by(self.keys()).agg([self.count_expr()]);
+        self.with_total(groups, lf.select([self.count_expr()]))
+    }
+
+    /// The groups sorted, then the total row, whose count `total` holds (one row).
+    fn with_total(&self, groups: LazyFrame, total: LazyFrame) -> PolarsResult<LazyFrame> {
+        let groups = groups.sort(self.by(), SortMultipleOptions::default().with_nulls_last(true));
         let Some(label) = &self.config.total else { return Ok(groups) };
         let mut total_columns: Vec<Expr> = self
             .by()
@@ -96,9 +101,37 @@ impl Count {
                 value.alias(*c)
             })
             .collect();
-        total_columns.push(self.count_expr());
-        let total = lf.select(total_columns);
-        concat([groups, total], UnionArgs { rechunk: false, ..Default::default() })
+        total_columns.push(col(self.config.count_column.as_str()));
+        concat([groups, total.select(total_columns)], UnionArgs { rechunk: false, ..Default::default() })
+    }
+
+    /// The counts, beside the previous run's when asked.
+    fn publish(&self, counts: LazyFrame, cx: &RunContext) -> PolarsResult<StageOutput> {
+        if !self.config.previous {
+            return Ok(StageOutput::table(counts.collect()?));
+        }
+        let mut findings = Vec::new();
+        let previous = match cx.previous_table(self.output())? {
+            Some(table) => {
+                let mut wanted = self.by();
+                wanted.push(&self.config.count_column);
+                let lacking: Vec<&str> = wanted.into_iter().filter(|c| table.column(c).is_err()).collect();
+                if lacking.is_empty() {
+                    Some(table.lazy().with_columns(self.keys()))
+                } else {
+                    let message = format!(
+                        "the previous run's '{}' has no column {}; counts are not compared",
+                        self.output(),
+                        lacking.join(", ")
+                    );
+                    findings.push(Finding::new(Severity::Warn, "previous_incompatible", message));
+                    None
+                }
+            }
+            None => None,
+        };
+        let table = self.with_previous(counts, previous).collect()?;
+        Ok(StageOutput { tables: vec![table], findings, ..Default::default() })
     }
 
     /// The counts beside the previous run's: joined on the group columns, a null group
@@ -147,35 +180,39 @@ impl Stage for Count {
     }
 
     fn run(&self, mut inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput> {
-        let counts = self.plan(inputs.remove(0).lazy())?;
-        if !self.config.previous {
-            return Ok(StageOutput::table(counts.collect()?));
+        match self.batched() {
+            Some(batched) => run_batched(batched, inputs, cx),
+            None => self.publish(self.plan(inputs.remove(0).lazy())?, cx),
         }
-        let mut findings = Vec::new();
-        let previous = match cx.previous_table(self.output())? {
-            Some(table) => {
-                let mut wanted = self.by();
-                wanted.push(&self.config.count_column);
-                let lacking: Vec<&str> = wanted.into_iter().filter(|c| table.column(c).is_err()).collect();
-                if lacking.is_empty() {
-                    Some(
-                        table
-                            .lazy()
-                            .with_columns(self.by().iter().map(|c| col(*c).cast(DataType::String)).collect::<Vec<_>>()),
-                    )
-                } else {
-                    let message = format!(
-                        "the previous run's '{}' has no column {}; counts are not compared",
-                        self.output(),
-                        lacking.join(", ")
-                    );
-                    findings.push(Finding::new(Severity::Warn, "previous_incompatible", message));
-                    None
-                }
-            }
-            None => None,
-        };
-        let table = self.with_previous(counts, previous).collect()?;
-        Ok(StageOutput { tables: vec![table], findings, ..Default::default() })
+    }
+
+    /// Row counts add up across batches; distinct counts do not.
+    fn batched(&self) -> Option<&dyn Batched> {
+        self.config.distinct.is_none().then_some(self as &dyn Batched)
+    }
+}
+
+/// A batch's partial result is its rows counted per group.
+impl Batched for Count {
+    fn passes_rows(&self) -> bool {
+        false
+    }
+
+    fn run_batch(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<Batch> {
+        let partial = inputs.remove(0).lazy().group_by(self.keys()).agg([self.count_expr()]).collect()?;
+        Ok(Batch { rows: None, rejects: None, partial })
+    }
+
+    fn merge(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        let count = self.config.count_column.as_str();
+        concat(partials.into_iter().map(DataFrame::lazy).collect::<Vec<_>>(), UnionArgs::default())?
+            .group_by(self.by().iter().map(|c| col(*c)).collect::<Vec<_>>())
+            .agg([col(count).sum()])
+            .collect()
+    }
+
+    fn finish(&self, partial: DataFrame, cx: &RunContext) -> PolarsResult<StageOutput> {
+        let total = partial.clone().lazy().select([col(self.config.count_column.as_str()).sum()]);
+        self.publish(self.with_total(partial.lazy(), total)?, cx)
     }
 }

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    Batch, Batched, BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames,
+    planned_schema, require, run_batched,
 };
 use crate::diag::Diagnostic;
 use crate::run::RunContext;
@@ -74,7 +75,26 @@ impl Stage for Filter {
         Ok(vec![schema])
     }
 
-    fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
-        Ok(StageOutput::table(self.plan(inputs.remove(0).lazy()).collect()?))
+    fn run(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput> {
+        run_batched(self, inputs, cx)
+    }
+
+    fn batched(&self) -> Option<&dyn Batched> {
+        Some(self)
+    }
+}
+
+/// Each row is kept or not on its own.
+impl Batched for Filter {
+    fn run_batch(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<Batch> {
+        Ok(Batch::rows(self.plan(inputs.remove(0).lazy()).collect()?))
+    }
+
+    fn merge(&self, _: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        Ok(DataFrame::empty())
+    }
+
+    fn finish(&self, _: DataFrame, _: &RunContext) -> PolarsResult<StageOutput> {
+        Ok(StageOutput::default())
     }
 }

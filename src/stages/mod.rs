@@ -56,12 +56,63 @@ pub trait Stage: Send + Sync {
         Vec::new()
     }
 
+    /// How the stage runs a batch of rows at a time, if it can; see [`Batched`].
+    fn batched(&self) -> Option<&dyn Batched> {
+        None
+    }
+
     /// Every table this stage produces: the main output, then `<output>_<port>`.
     fn outputs(&self) -> Vec<String> {
         std::iter::once(self.output().to_string())
             .chain(self.ports().iter().map(|p| format!("{}_{p}", self.output())))
             .collect()
     }
+}
+
+/// A stage that can take its rows input a batch at a time: its work on a row needs no
+/// other row of the input (clean, filter, select), or it combines partial results (a
+/// count). The executor streams a large source through such stages, holding a batch,
+/// not the table. A batched stage's `run` is its batch path over one batch, so the
+/// two cannot disagree.
+pub trait Batched: Send + Sync {
+    /// Whether a batch gives rows for the next stage, or only a partial result.
+    fn passes_rows(&self) -> bool {
+        true
+    }
+    /// One batch of the rows input, with the lookups whole.
+    fn run_batch(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<Batch>;
+    /// Batches' partial results, in batch order, as one; applied again to merged
+    /// results, so a stream holds a few partial results however many batches it has.
+    fn merge(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame>;
+    /// The stage's output from the partial result of all its batches: its tables (none
+    /// when the rows went out batch by batch), report, sheets and findings.
+    fn finish(&self, partial: DataFrame, cx: &RunContext) -> PolarsResult<StageOutput>;
+}
+
+/// What a batch gives.
+pub struct Batch {
+    /// The batch's rows for the next stage; none when the stage's output is made only
+    /// at `finish` (a count).
+    pub rows: Option<DataFrame>,
+    pub rejects: Option<DataFrame>,
+    /// What `finish` needs of this batch: a count's partial counts, a clean's tallies.
+    pub partial: DataFrame,
+}
+
+impl Batch {
+    /// A batch's rows, with nothing to finish.
+    pub fn rows(rows: DataFrame) -> Self {
+        Batch { rows: Some(rows), rejects: None, partial: DataFrame::empty() }
+    }
+}
+
+/// `run` of a batched stage: its one batch, finished.
+fn run_batched(stage: &dyn Batched, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput> {
+    let batch = stage.run_batch(inputs, cx)?;
+    let mut output = stage.finish(batch.partial, cx)?;
+    output.tables.splice(0..0, batch.rows);
+    output.rejects = batch.rejects;
+    Ok(output)
 }
 
 /// What a stage reads, and the table it writes first.

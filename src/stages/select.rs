@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    Batch, Batched, BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames,
+    planned_schema, require, run_batched,
 };
 use crate::diag::Diagnostic;
 use crate::rejects;
@@ -91,9 +92,28 @@ impl Stage for Select {
         Ok(vec![planned_schema(Ok(self.plan(empty_frames(inputs).remove(0), inputs[0].contains(rejects::ORIGIN))))?])
     }
 
-    fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
+    fn run(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput> {
+        run_batched(self, inputs, cx)
+    }
+
+    fn batched(&self) -> Option<&dyn Batched> {
+        Some(self)
+    }
+}
+
+/// Each row's columns are derived from that row alone.
+impl Batched for Select {
+    fn run_batch(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<Batch> {
         let input = inputs.remove(0);
         let carries_origin = input.schema().contains(rejects::ORIGIN);
-        Ok(StageOutput::table(self.plan(input.lazy(), carries_origin).collect()?))
+        Ok(Batch::rows(self.plan(input.lazy(), carries_origin).collect()?))
+    }
+
+    fn merge(&self, _: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        Ok(DataFrame::empty())
+    }
+
+    fn finish(&self, _: DataFrame, _: &RunContext) -> PolarsResult<StageOutput> {
+        Ok(StageOutput::default())
     }
 }

@@ -3,5 +3,5 @@
 mod parquet;
 mod xlsx;
 
-pub use parquet::write_parquet;
+pub use parquet::{ParquetSink, write_parquet};
 pub use xlsx::{SheetNote, fits as fits_sheet, write_workbook};

@@ -9,4 +9,5 @@ mod golden;
 mod hostile;
 mod malformed;
 mod pipelines;
+mod stream;
 mod util;

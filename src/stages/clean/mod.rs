@@ -25,7 +25,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{
-    BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames, planned_schema, require,
+    Batch, Batched, BuildContext, Diagnostics, Input, Io, Problem, Sql, Stage, StageOutput, empty_frames,
+    planned_schema, require, run_batched,
 };
 use crate::config::yaml::Doc;
 use crate::diag::Diagnostic;
@@ -273,8 +274,30 @@ impl Stage for Clean {
         Ok(vec![planned_schema(Ok(self.flagged(cleaned)))?])
     }
 
-    fn run(&self, inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
-        stage::run(self, inputs)
+    fn run(&self, inputs: Vec<DataFrame>, cx: &RunContext) -> PolarsResult<StageOutput> {
+        run_batched(self, inputs, cx)
+    }
+
+    fn batched(&self) -> Option<&dyn Batched> {
+        Some(self)
+    }
+}
+
+/// Each value is cleaned on its own (an FX rate is a lookup); a batch's partial result
+/// is its tallies of what changed and failed.
+impl Batched for Clean {
+    fn run_batch(&self, inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<Batch> {
+        stage::run_batch(self, inputs)
+    }
+
+    fn merge(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        summary::merge(partials)
+    }
+
+    fn finish(&self, tallies: DataFrame, _: &RunContext) -> PolarsResult<StageOutput> {
+        let (table, report) = summary::summarize(self, &tallies)?;
+        let sheets = vec![(format!("{}_cleaning", self.output()), table)];
+        Ok(StageOutput { report: Some(report), sheets, ..Default::default() })
     }
 }
 

@@ -9,7 +9,7 @@ use super::fx::{fx_error_name, fx_error_text};
 use super::normalize::{MONEY_PRECISION, Normalizer, Outcome};
 use super::{Clean, OnInvalid, error_name, raw_name, summary};
 use crate::rejects::{self, Origin};
-use crate::stages::{Stage, StageOutput};
+use crate::stages::{Batch, Stage};
 use crate::values::{parse_date, parse_decimal};
 
 const INPUT_ROW: &str = "__input_row";
@@ -187,14 +187,15 @@ fn typed_values(outcomes: &[Option<Outcome>], n: Normalizer) -> Series {
     }
 }
 
-pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> {
+/// One batch (or all) of the input cleaned: its rows, rejects and tallies.
+pub fn run_batch(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<Batch> {
     let input_schema = inputs[0].schema().clone();
     let input_columns: Vec<String> =
         input_schema.iter_names().filter(|c| c.as_str() != rejects::ORIGIN).map(|c| c.to_string()).collect();
     let mut lazy: Vec<LazyFrame> = inputs.into_iter().map(DataFrame::lazy).collect();
     lazy[0] = lazy[0].clone().with_row_index(INPUT_ROW, Some(1));
     let full = config.flagged(plan(config, lazy)?).collect()?;
-    let (summary_table, report) = summary::summarize(config, &full)?;
+    let partial = summary::tally(config, &full)?;
 
     // (column, working column of its failure code, reason prefix) of every check that rejects.
     let rejecting: Vec<(&String, String, &str)> = config
@@ -250,8 +251,7 @@ pub fn run(config: &Clean, inputs: Vec<DataFrame>) -> PolarsResult<StageOutput> 
         _ => full.lazy(),
     };
     let table = kept.drop(cols(working)).collect()?;
-    let sheets = vec![(format!("{}_cleaning", config.output()), summary_table)];
-    Ok(StageOutput { tables: vec![table], rejects, report: Some(report), sheets, ..Default::default() })
+    Ok(Batch { rows: Some(table), rejects, partial })
 }
 
 /// The input row as it came in, for the rejects: cleaned columns by their raw values.
