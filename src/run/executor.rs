@@ -68,6 +68,10 @@ pub struct StageRun {
     /// Rows of every table the stage produced, main output first.
     pub tables: Vec<TableRows>,
     pub seconds: f64,
+    /// The source it streamed from, batch by batch: its seconds are then its share of
+    /// that source's, which they overlap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streamed_from: Option<String>,
     /// What the stage reports about its work (e.g. the clean stage's summary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<serde_json::Value>,
@@ -405,6 +409,7 @@ pub fn stage_run(
         rows_rejected,
         tables: stage.outputs().into_iter().zip(rows).map(|(table, &rows)| TableRows { table, rows }).collect(),
         seconds,
+        streamed_from: None,
         report: output.report.take(),
     })
 }

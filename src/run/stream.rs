@@ -242,7 +242,8 @@ pub fn run(
     let table = whole.remove(&source.name);
     let mut nodes = vec![(NodeId::Source(stream.source), NodeOutput::Source(table, source_rejects, run, findings))];
     for m in members {
-        nodes.push((NodeId::Stage(m.index), finish(plan, m, &mut whole, cx)?));
+        let id = NodeId::Stage(m.index);
+        nodes.push((id, finish(plan, m, &source.name, &mut whole, cx)?));
     }
     bar.finish(&format!("{rows} rows in {} batches", batches.len()));
     Ok(Streamed { nodes, written })
@@ -308,7 +309,13 @@ fn keep(plan: &Plan, dir: &RunDir, t: &mut Made, frame: DataFrame) -> Result<()>
 }
 
 /// A member's output once every batch has run, as its node would have given it.
-fn finish(plan: &Plan, mut m: Member, whole: &mut HashMap<String, DataFrame>, cx: &RunContext) -> Result<NodeOutput> {
+fn finish(
+    plan: &Plan,
+    mut m: Member,
+    source: &str,
+    whole: &mut HashMap<String, DataFrame>,
+    cx: &RunContext,
+) -> Result<NodeOutput> {
     let started = Instant::now();
     let node = &plan.stages[m.index];
     let stage = &node.stage;
@@ -328,7 +335,8 @@ fn finish(plan: &Plan, mut m: Member, whole: &mut HashMap<String, DataFrame>, cx
         output.rejects = Some(concatenated(m.rejects).map_err(error)?);
     }
     let seconds = m.seconds + started.elapsed().as_secs_f64();
-    let run = stage_run(plan, node, m.rows_in, &rows, &mut output, seconds)?;
+    let mut run = stage_run(plan, node, m.rows_in, &rows, &mut output, seconds)?;
+    run.streamed_from = Some(source.to_string());
     Ok(NodeOutput::Stage(output, run))
 }
 
