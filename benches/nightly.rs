@@ -15,10 +15,15 @@ mod common;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// As the `tally` binary sets it (src/main.rs), so the bench measures what users run.
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1\0";
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{data_dir, in_child, peak_mib, size};
+use common::{data_dir, in_child, in_child_with, peak_mib, size};
 use polars::prelude::*;
 
 fn main() {
@@ -46,7 +51,11 @@ fn main() {
     println!("the transactions branch alone, as the Polars query does it (no other node, no output written):");
     let branch_run = run(&branch_pipeline(&pipeline));
     print!("{branch_run}");
-    let polars = in_child(&["--polars", dir.to_str().unwrap()]);
+    // The Polars query runs with jemalloc's own defaults (as Polars ships it), not
+    // tally's setting.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let defaults = format!("dirty_decay_ms:10000,muzzy_decay_ms:0,narenas:{}", 4 * cores);
+    let polars = in_child_with(&["--polars", dir.to_str().unwrap()], &[("_RJEM_MALLOC_CONF", defaults)]);
     print!("{polars}");
     let seconds = |text: &str, key: &str| -> f64 {
         text.lines().find_map(|l| l.trim().strip_prefix(key)?.split_whitespace().next()?.parse().ok()).unwrap()

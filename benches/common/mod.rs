@@ -6,7 +6,13 @@ use std::process::Command;
 /// Runs this bench binary again with `args` and returns what it printed, so that each
 /// measurement's peak memory is its own.
 pub fn in_child(args: &[&str]) -> String {
-    let out = Command::new(std::env::current_exe().unwrap()).args(args).output().unwrap();
+    in_child_with(args, &[])
+}
+
+/// As [`in_child`], with environment variables set for the child.
+pub fn in_child_with(args: &[&str], env: &[(&str, String)]) -> String {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    let out = command.args(args).envs(env.iter().map(|(k, v)| (k, v))).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -20,7 +20,7 @@ use std::time::Instant;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::{Format, Source};
+use crate::config::{ColumnSpec, Format, Source};
 use crate::error::{Error, PolarsContext, Result};
 use crate::rejects::Origin;
 
@@ -137,12 +137,14 @@ impl LoadStats {
 
 /// A Parquet source loaded a run of row groups at a time, so that a file larger than
 /// memory can stream through the stages after it. Its `unique:` columns are checked
-/// over the whole file first, holding a hash per row (see `repeats`).
+/// over the whole file: every key is hashed before the first batch, and the values
+/// behind hashes that rows share are compared as the batches come, in order.
 pub struct Batches<'a> {
     source: &'a Source,
     file: parquet::ParquetFile,
     ranges: Vec<(usize, usize)>,
-    known: KnownRepeats,
+    /// Each `unique:` column's check, and the next batch it expects.
+    repeats: std::sync::Mutex<(Vec<(&'a ColumnSpec, repeats::BatchRepeats)>, usize)>,
 }
 
 /// The source in batches of about `rows` rows; none unless it is Parquet.
@@ -157,19 +159,23 @@ pub fn batches(source: &Source, rows: usize) -> Result<Option<Batches<'_>>> {
         no_rows(source)?;
     }
     let ranges = file.batches(rows);
-    let mut known = KnownRepeats::new();
+    let mut repeats = Vec::new();
     for c in schema.columns.iter().filter(|c| c.unique) {
         let keys = |b: usize| -> PolarsResult<Column> {
             let raw = file.read(schema, ranges[b], Some(&c.name)).map_err(|e| polars_err!(ComputeError: "{e}"))?;
-            let dtype = raw.frame.column(&c.name)?.dtype().clone();
-            let keys = raw.frame.lazy().select([cast::unique_key(c, &dtype)]).collect()?;
-            Ok(keys.columns()[0].clone())
+            unique_keys(&raw.frame, c)
         };
         let context = || format!("{}: checking that '{}' is unique", path.display(), c.name);
-        let rows = repeats::repeated_rows_in_batches(ranges.len(), keys).context(context)?;
-        known.insert(c.name.clone(), Series::new(c.name.as_str().into(), rows));
+        repeats.push((c, repeats::BatchRepeats::hashed(ranges.len(), keys).context(context)?));
     }
-    Ok(Some(Batches { source, file, ranges, known }))
+    Ok(Some(Batches { source, file, ranges, repeats: std::sync::Mutex::new((repeats, 0)) }))
+}
+
+/// A `unique:` column's keys in a frame read from the source.
+fn unique_keys(raw: &DataFrame, c: &ColumnSpec) -> PolarsResult<Column> {
+    let dtype = raw.column(&c.name)?.dtype().clone();
+    let keys = raw.clone().lazy().select([cast::unique_key(c, &dtype)]).collect()?;
+    Ok(keys.columns()[0].clone())
 }
 
 impl Batches<'_> {
@@ -181,10 +187,22 @@ impl Batches<'_> {
         self.ranges.is_empty()
     }
 
-    /// Batch `i`, loaded as a source is: accepted rows and rejects.
+    /// Batch `i`, loaded as a source is: accepted rows and rejects. Batches are loaded
+    /// in order, each once: a repeat is a repeat of an earlier batch's key.
     pub fn load(&self, i: usize) -> Result<Loaded> {
         let started = Instant::now();
         let raw = self.file.read(&self.source.schema, self.ranges[i], None)?;
-        accept(self.source, raw, &self.known, started)
+        let mut repeats = self.repeats.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(repeats.1, i, "batches load in order");
+        repeats.1 += 1;
+        let mut known = KnownRepeats::new();
+        for (c, check) in &mut repeats.0 {
+            let context = || format!("{}: checking that '{}' is unique", self.source.path.display(), c.name);
+            let keys = unique_keys(&raw.frame, c).context(context)?;
+            let rows = check.next_batch(&keys, self.ranges[i].0 as u64 + 1).context(context)?;
+            known.insert(c.name.clone(), Series::new(c.name.as_str().into(), rows));
+        }
+        drop(repeats);
+        accept(self.source, raw, &known, started)
     }
 }

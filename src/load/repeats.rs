@@ -61,48 +61,50 @@ fn repeated_rows(values: &[Option<&str>]) -> Vec<u32> {
         .collect()
 }
 
-/// The rows (numbered from 1) whose text key repeats an earlier row's, over a table
-/// read a batch at a time in order, `keys(i)` giving batch `i`'s keys. It holds one
-/// hash per row, not the values: the keys are read once to hash them, and again only
-/// in batches that hold a hash seen twice, to compare the values behind it.
-pub fn repeated_rows_in_batches(
-    batches: usize,
-    keys: impl Fn(usize) -> PolarsResult<Column>,
-) -> PolarsResult<Vec<u64>> {
-    let hasher = FxBuildHasher;
-    // Values hash to odd numbers; 0 is a null, which repeats nothing.
-    let hash = |v: &Option<&str>| v.map_or(0, |s| hasher.hash_one(s) | 1);
-    let text = |b: usize| keys(b).and_then(|k| k.cast(&DataType::String));
-    let mut hashes: Vec<u64> = Vec::new();
-    let mut starts = vec![0];
-    for b in 0..batches {
-        let keys = text(b)?;
-        let values: Vec<Option<&str>> = keys.str()?.iter().collect();
-        hashes.par_extend(values.par_iter().with_min_len(1 << 16).map(hash));
-        starts.push(hashes.len());
-    }
-    let mut sorted = hashes.clone();
-    sorted.par_sort_unstable();
-    let twice: rustc_hash::FxHashSet<u64> =
-        sorted.windows(2).filter(|w| w[0] == w[1] && w[0] != 0).map(|w| w[0]).collect();
-    drop(sorted);
-    let mut seen = rustc_hash::FxHashSet::default();
-    let mut repeats = Vec::new();
-    for b in 0..batches {
-        let batch = &hashes[starts[b]..starts[b + 1]];
-        if !batch.iter().any(|h| twice.contains(h)) {
-            continue;
+/// The `unique:` check of a table read a batch at a time, in order. It holds a hash
+/// per row only while it finds the hashes that two rows or more share; then, batch by
+/// batch, it compares the values behind those hashes, keeping the values it has seen
+/// of them alone.
+pub struct BatchRepeats {
+    twice: rustc_hash::FxHashSet<u64>,
+    seen: rustc_hash::FxHashSet<String>,
+}
+
+impl BatchRepeats {
+    /// From the keys of every batch (`keys(i)` for batch `i`), hashed.
+    pub fn hashed(batches: usize, keys: impl Fn(usize) -> PolarsResult<Column>) -> PolarsResult<Self> {
+        let mut hashes: Vec<u64> = Vec::new();
+        for b in 0..batches {
+            let keys = keys(b)?.cast(&DataType::String)?;
+            let values: Vec<Option<&str>> = keys.str()?.iter().collect();
+            hashes.par_extend(values.par_iter().with_min_len(1 << 16).map(text_hash));
         }
-        let keys = text(b)?;
-        let values = keys.str()?;
-        for (i, _) in batch.iter().enumerate().filter(|(_, h)| twice.contains(*h)) {
-            let value = values.get(i).expect("a hashed key is a value");
-            if !seen.insert(value.to_string()) {
-                repeats.push((starts[b] + i) as u64 + 1);
+        hashes.par_sort_unstable();
+        let twice = hashes.windows(2).filter(|w| w[0] == w[1] && w[0] != 0).map(|w| w[0]).collect();
+        Ok(BatchRepeats { twice, seen: Default::default() })
+    }
+
+    /// The rows of the next batch, numbered from `first`, whose key an earlier row had.
+    pub fn next_batch(&mut self, keys: &Column, first: u64) -> PolarsResult<Vec<u64>> {
+        let keys = keys.cast(&DataType::String)?;
+        let values: Vec<Option<&str>> = keys.str()?.iter().collect();
+        let shared: Vec<bool> =
+            values.par_iter().with_min_len(1 << 16).map(|v| self.twice.contains(&text_hash(v))).collect();
+        let mut repeats = Vec::new();
+        for (i, value) in values.iter().enumerate().filter(|(i, _)| shared[*i]) {
+            let value = value.expect("a shared hash is a value's");
+            if !self.seen.insert(value.to_string()) {
+                repeats.push(first + i as u64);
             }
         }
+        Ok(repeats)
     }
-    Ok(repeats)
+}
+
+/// A text's hash for [`BatchRepeats`]: values hash to odd numbers; 0 is a null, which
+/// repeats nothing.
+fn text_hash(v: &Option<&str>) -> u64 {
+    v.map_or(0, |s| FxBuildHasher.hash_one(s) | 1)
 }
 
 #[cfg(test)]
@@ -148,6 +150,11 @@ mod tests {
         let bounds = [0, 7, 7, 12_345, 30_000, 50_000];
         let column = Column::new("k".into(), &values);
         let keys = |b: usize| Ok(column.slice(bounds[b] as i64, bounds[b + 1] - bounds[b]));
-        assert_eq!(repeated_rows_in_batches(bounds.len() - 1, keys).unwrap(), whole);
+        let mut repeats = BatchRepeats::hashed(bounds.len() - 1, keys).unwrap();
+        let mut found = Vec::new();
+        for b in 0..bounds.len() - 1 {
+            found.extend(repeats.next_batch(&keys(b).unwrap(), bounds[b] as u64 + 1).unwrap());
+        }
+        assert_eq!(found, whole);
     }
 }
