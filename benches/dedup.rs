@@ -12,9 +12,6 @@
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 use std::time::Instant;
 
 use common::{data_dir, in_child, peak_mib};

@@ -7,11 +7,6 @@
 
 mod common;
 
-/// Cleaning allocates many small strings from several threads; jemalloc handles that
-/// far better than the system allocator (Polars ships it too).
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -12,14 +12,6 @@
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// As the `tally` binary sets it (src/main.rs), so the bench measures what users run.
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-pub static malloc_conf: &[u8] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1\0";
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

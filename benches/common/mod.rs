@@ -1,6 +1,15 @@
 //! Shared by the bench binaries: measuring in a fresh child process, and its peak memory.
 
 use std::path::PathBuf;
+
+/// jemalloc, set as the `tally` binary sets it (src/main.rs), so the benches measure
+/// what users run.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1\0";
 use std::process::Command;
 
 /// Runs this bench binary again with `args` and returns what it printed, so that each

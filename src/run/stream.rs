@@ -97,14 +97,11 @@ pub struct Streamed {
 /// A table the stream makes batch by batch.
 struct Made {
     name: String,
-    sink: Option<ParquetSink>,
     /// Its batches, while something will need it whole.
     kept: Option<Vec<DataFrame>>,
     /// Whether a stage outside the stream reads it (else only the workbook might).
     read_outside: bool,
     rows: usize,
-    columns: Vec<String>,
-    seconds_writing: f64,
 }
 
 /// A member stage's running totals.
@@ -172,20 +169,15 @@ pub fn run(
                 members.iter().flat_map(|m| plan.stages[m.index].stage.inputs()).filter(|i| i.table == name);
             let read_outside = plan.readers.get(name).copied().unwrap_or(0) > read_inside.count();
             let workbook = plan.pipeline.output_names().any(|o| o == name) && plan.pipeline.workbook.takes(name, 0);
-            Made {
-                name: name.to_string(),
-                sink: None,
-                kept: (read_outside || workbook).then(Vec::new),
-                read_outside,
-                rows: 0,
-                columns: Vec::new(),
-                seconds_writing: 0.0,
-            }
+            Made { name: name.to_string(), kept: (read_outside || workbook).then(Vec::new), read_outside, rows: 0 }
         })
         .collect();
     let (mut stats, mut source_rejects): (Option<LoadStats>, Vec<DataFrame>) = (None, Vec::new());
 
-    std::thread::scope(|scope| -> Result<()> {
+    let written = std::thread::scope(|scope| -> Result<Vec<OutputInfo>> {
+        // Batches of outputs are written on a thread of their own, beside the stages.
+        let (to_write, batches_out) = std::sync::mpsc::sync_channel::<(String, DataFrame)>(2);
+        let writer = scope.spawn(move || write(dir, batches_out));
         // The next batch loads while this one runs through the stages.
         let (send, loaded) = std::sync::mpsc::sync_channel::<Result<Loaded>>(1);
         let batches = &batches;
@@ -198,7 +190,7 @@ pub fn run(
                 }
             }
         });
-        for batch in loaded {
+        'batches: for batch in loaded {
             let batch = batch?;
             match &mut stats {
                 Some(s) => s.add(&batch.stats),
@@ -211,23 +203,27 @@ pub fn run(
             }
             for t in &mut made {
                 if let Some(frame) = tables.remove(&t.name) {
-                    keep(plan, dir, t, frame)?;
+                    if plan.pipeline.output_names().any(|o| o == t.name) {
+                        let data = frame.drop(rejects::ORIGIN).unwrap_or_else(|_| frame.clone());
+                        // A writer that stopped has its error to give at the join.
+                        if to_write.send((t.name.clone(), data)).is_err() {
+                            break 'batches;
+                        }
+                    }
+                    keep(plan, t, frame);
                 }
             }
         }
-        Ok(())
+        drop(to_write);
+        let internal = |why: String| Error::Polars {
+            context: "internal error while writing a streamed output".to_string(),
+            source: polars_err!(ComputeError: "{why}"),
+        };
+        writer.join().unwrap_or_else(|p| Err(internal(crate::error::panic_message(&*p))))
     })?;
 
-    let mut written = Vec::new();
     let mut whole = HashMap::new();
     for t in made {
-        if let Some(sink) = t.sink {
-            let writing = Instant::now();
-            sink.finish()?;
-            let seconds = t.seconds_writing + writing.elapsed().as_secs_f64();
-            let parquet = format!("{}.parquet", t.name);
-            written.push(OutputInfo { table: t.name.clone(), rows: t.rows, columns: t.columns, parquet, seconds });
-        }
         let needed = t.read_outside || plan.pipeline.workbook.takes(&t.name, t.rows);
         if let Some(kept) = t.kept.filter(|_| needed) {
             whole.insert(t.name, concatenated(kept).map_err(|e| Error::input(&source.path, e.to_string()))?);
@@ -286,26 +282,47 @@ fn run_batch(
     Ok(())
 }
 
-/// A batch of a table the stream makes: written if it is an output, kept if needed.
-fn keep(plan: &Plan, dir: &RunDir, t: &mut Made, frame: DataFrame) -> Result<()> {
+/// A batch of a table the stream makes, kept while something will need it whole.
+fn keep(plan: &Plan, t: &mut Made, frame: DataFrame) {
     t.rows += frame.height();
-    if plan.pipeline.output_names().any(|o| o == t.name) {
-        let started = Instant::now();
-        let data = frame.drop(rejects::ORIGIN).unwrap_or_else(|_| frame.clone());
-        if t.sink.is_none() {
-            t.columns = data.get_column_names().iter().map(|c| c.to_string()).collect();
-            t.sink = Some(ParquetSink::create(&dir.file(&format!("{}.parquet", t.name))?, data.schema())?);
-        }
-        t.sink.as_mut().expect("created").write(data)?;
-        t.seconds_writing += started.elapsed().as_secs_f64();
-    }
     if !t.read_outside && !plan.pipeline.workbook.takes(&t.name, t.rows) {
         t.kept = None;
     }
     if let Some(kept) = &mut t.kept {
         kept.push(frame);
     }
-    Ok(())
+}
+
+/// Writes the batches of each output it is sent to `<output>.parquet`, in the order
+/// they come; the outputs written, once the sender is done.
+fn write(dir: &RunDir, batches: std::sync::mpsc::Receiver<(String, DataFrame)>) -> Result<Vec<OutputInfo>> {
+    let mut sinks: Vec<(ParquetSink, OutputInfo)> = Vec::new();
+    for (name, batch) in batches {
+        let started = Instant::now();
+        let at = match sinks.iter().position(|(_, info)| info.table == name) {
+            Some(at) => at,
+            None => {
+                let parquet = format!("{name}.parquet");
+                let sink = ParquetSink::create(&dir.file(&parquet)?, batch.schema())?;
+                let columns = batch.get_column_names().iter().map(|c| c.to_string()).collect();
+                sinks.push((sink, OutputInfo { table: name, rows: 0, columns, parquet, seconds: 0.0 }));
+                sinks.len() - 1
+            }
+        };
+        let (sink, info) = &mut sinks[at];
+        info.rows += batch.height();
+        sink.write(batch)?;
+        info.seconds += started.elapsed().as_secs_f64();
+    }
+    sinks
+        .into_iter()
+        .map(|(sink, mut info)| {
+            let started = Instant::now();
+            sink.finish()?;
+            info.seconds += started.elapsed().as_secs_f64();
+            Ok(info)
+        })
+        .collect()
 }
 
 /// A member's output once every batch has run, as its node would have given it.
