@@ -152,8 +152,8 @@ mod tests {
         let keys = |b: usize| Ok(column.slice(bounds[b] as i64, bounds[b + 1] - bounds[b]));
         let mut repeats = BatchRepeats::hashed(bounds.len() - 1, keys).unwrap();
         let mut found = Vec::new();
-        for b in 0..bounds.len() - 1 {
-            found.extend(repeats.next_batch(&keys(b).unwrap(), bounds[b] as u64 + 1).unwrap());
+        for (b, window) in bounds.windows(2).enumerate() {
+            found.extend(repeats.next_batch(&keys(b).unwrap(), window[0] as u64 + 1).unwrap());
         }
         assert_eq!(found, whole);
     }
