@@ -177,6 +177,44 @@ pub fn decimals(e: Expr, precision: usize, scale: usize) -> Expr {
     )
 }
 
+/// Expression: a decimal column as whole cents (Int64), exactly: money is summed and
+/// applied in integers, never in floats. A value with more than two places does not
+/// fit and is an error, as is a column that is not decimal.
+pub fn cents(e: Expr) -> Expr {
+    e.map(
+        |c| {
+            let decimal = c.decimal()?;
+            let scale = decimal.scale();
+            polars_ensure!(scale <= 2, InvalidOperation: "'{}' has {scale} decimal places; money needs at most 2", c.name());
+            let factor = 10i128.pow((2 - scale) as u32);
+            let cents: Int64Chunked =
+                decimal.physical().apply_nonnull_values_generic(DataType::Int64, |v| (v * factor) as i64);
+            Ok(cents.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)),
+    )
+}
+
+/// Expression: whole cents (Int64) as `Decimal(18, 2)`, for an output.
+pub fn from_cents(e: Expr) -> Expr {
+    e.cast(DataType::Int64).map(
+        |c| {
+            let cents: Int128Chunked = c.i64()?.apply_nonnull_values_generic(DataType::Int128, i128::from);
+            Ok(cents.into_decimal_unchecked(MONEY_PRECISION, 2).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Decimal(MONEY_PRECISION, 2))),
+    )
+}
+
+/// Money columns are decimals of this precision.
+pub const MONEY_PRECISION: usize = 18;
+
+/// Cents as the decimal text a person reads, `-1234.05`.
+pub fn cents_text(cents: i128) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

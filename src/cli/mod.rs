@@ -15,6 +15,7 @@ const EXAMPLES: &str = "Examples:
   tally run pipelines/quarterly_inventory.yaml
   tally run pipelines/quarterly_inventory.yaml --as-of 2024-12-31 --out runs
   tally check pipelines/quarterly_inventory.yaml
+  tally check --pairs pipelines/quarterly_inventory.yaml
   tally sample --out sample_data --customers 3000 --seed 7
   tally eval --truth sample_data/truth.csv runs/quarterly_inventory/latest
 
@@ -52,7 +53,14 @@ pub enum Command {
     },
     /// Check a pipeline, its schemas and its sources' headers without reading data rows,
     /// training or writing; exit 0 when valid, 2 when not.
-    Check { pipeline: PathBuf },
+    Check {
+        pipeline: PathBuf,
+        /// Also load the sources and run the stages that feed each dedup stage (in
+        /// memory, writing nothing), and count the pairs each blocking rule would make
+        /// and how they grow, without making them.
+        #[arg(long)]
+        pairs: bool,
+    },
     /// Generate realistic sample exports (GBK CSV, XLSX, Parquet) with known duplicates.
     Sample {
         /// Folder to write into.
@@ -101,8 +109,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Check { pipeline } => {
+        Command::Check { pipeline, pairs } => {
             let p = crate::plan::check(&pipeline).map_err(Error::Config)?;
+            if pairs {
+                let as_of = p.pipeline.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+                let cx = crate::run::RunContext::detached(as_of);
+                let found = crate::run::census(&p, &cx, &crate::run::Progress::new(false))?;
+                print!("{}", summary::render_census(&found));
+            }
             println!(
                 "✓ {}: {} sources, {} stages, outputs: {}",
                 pipeline.display(),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::run::{RunReport, display_path};
+use crate::run::{RunReport, StageCensus, display_path};
 
 pub fn render(report: &RunReport) -> String {
     let m = &report.manifest;
@@ -53,5 +53,41 @@ pub fn render(report: &RunReport) -> String {
         m.workbook.path
     );
     let _ = writeln!(s, "time: {:.2} s", m.seconds);
+    s
+}
+
+/// `tally check --pairs`: each blocking rule's records, blocks and pairs, its growth
+/// when the records double, and its pairs at ten times the records.
+pub fn render_census(found: &[StageCensus]) -> String {
+    let mut s = String::new();
+    for stage in found {
+        let w = stage.rules.iter().map(|r| r.rule.chars().count()).max().unwrap_or(0).max(12);
+        let _ = writeln!(s, "dedup {}: blocks counted, no pair made", stage.stage);
+        let _ = writeln!(
+            s,
+            "  {:<w$} {:>10} {:>10} {:>12} {:>8} {:>10} {:>8} {:>14}",
+            "rule", "records", "blocks", "pairs", "/record", ">8 blocks", "×2 recs", "pairs ×10 recs"
+        );
+        for r in &stage.rules {
+            let _ = writeln!(
+                s,
+                "  {:<w$} {:>10} {:>10} {:>12} {:>8.2} {:>9.0}% {:>7.2}× {:>14.0}",
+                r.rule,
+                r.records,
+                r.blocks,
+                r.pairs,
+                r.pairs as f64 / r.records.max(1) as f64,
+                r.pairs_in_large_blocks as f64 / r.pairs.max(1) as f64 * 100.0,
+                r.growth,
+                r.pairs_at(10.0)
+            );
+        }
+        for r in stage.rules.iter().filter(|r| r.skipped_blocks > 0) {
+            let _ = writeln!(s, "  note: {} has {} blocks over max_block_size, not counted", r.rule, r.skipped_blocks);
+        }
+        for r in stage.rules.iter().filter(|r| r.grows_quadratically()) {
+            let _ = writeln!(s, "  warning: {}", r.growth_warning());
+        }
+    }
     s
 }

@@ -242,7 +242,7 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
 }
 
 /// The tables a node reads.
-fn inputs_of(plan: &Plan, id: NodeId) -> Vec<&str> {
+pub(super) fn inputs_of(plan: &Plan, id: NodeId) -> Vec<&str> {
     match id {
         NodeId::Source(_) => Vec::new(),
         NodeId::Stage(i) => plan.stages[i].stage.inputs().iter().map(|i| i.table.as_str()).collect(),
@@ -334,7 +334,7 @@ fn write_output(name: &str, mut table: DataFrame, dir: &RunDir) -> Result<Output
     Ok(OutputInfo { table: name.to_string(), rows: table.height(), columns, parquet: file, seconds })
 }
 
-fn run_node(
+pub(super) fn run_node(
     plan: &Plan,
     id: NodeId,
     inputs: Vec<DataFrame>,

@@ -1,5 +1,6 @@
 //! `tally run`: execute a plan and write its run directory.
 
+mod census;
 mod context;
 mod executor;
 mod manifest;
@@ -7,6 +8,7 @@ mod progress;
 mod rundir;
 mod stream;
 
+pub use census::{StageCensus, census};
 pub use context::{PreviousRun, RunContext, Store};
 pub use executor::{Outcome, SourceRun, StageRun, execute};
 pub use manifest::Manifest;

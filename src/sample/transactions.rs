@@ -30,8 +30,7 @@ pub const FIRST_DAY: (i32, u32, u32) = (2023, 1, 1);
 const DAYS: u64 = 731;
 
 fn cents_text(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+    crate::values::cents_text(cents.into())
 }
 
 /// `count` invoices spread (unevenly, as real sales are) over customers who buy.

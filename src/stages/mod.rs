@@ -4,14 +4,19 @@
 //! tables and their schemas without running, and runs on data with a run context.
 //! Adding a kind takes a module, a variant and a match arm.
 
+mod activity;
+mod aging;
 mod clean;
 mod count;
+mod days;
 mod dedup;
 mod filter;
+mod ledger;
 mod output;
 mod select;
 mod union;
 
+pub use dedup::Census;
 pub use output::{Effect, Finding, Severity, StageOutput};
 
 use std::path::Path;
@@ -54,6 +59,12 @@ pub trait Stage: Send + Sync {
     /// `save_model:`), so that a run can refuse one inside its output folder up front.
     fn effect_paths(&self) -> Vec<&Path> {
         Vec::new()
+    }
+
+    /// The blocking rules' census over these inputs, without comparing a pair, for a
+    /// stage that blocks (dedup): what `tally check --pairs` prints.
+    fn census(&self, _inputs: Vec<DataFrame>) -> Option<PolarsResult<Vec<Census>>> {
+        None
     }
 
     /// How the stage runs a batch of rows at a time, if it can; see [`Batched`].
@@ -335,6 +346,9 @@ pub enum StageConfig {
     Select(select::SelectConfig),
     Count(count::CountConfig),
     Dedup(Box<dedup::DedupConfig>),
+    Ledger(ledger::LedgerConfig),
+    Activity(Box<activity::ActivityConfig>),
+    Aging(aging::AgingConfig),
 }
 
 impl StageConfig {
@@ -350,6 +364,9 @@ impl StageConfig {
             StageConfig::Select(c) => boxed(c.build(cx)),
             StageConfig::Count(c) => boxed(c.build(cx)),
             StageConfig::Dedup(c) => boxed(c.build(cx)),
+            StageConfig::Ledger(c) => boxed(c.build(cx)),
+            StageConfig::Activity(c) => boxed(c.build(cx)),
+            StageConfig::Aging(c) => boxed(c.build(cx)),
         }
     }
 }
@@ -366,6 +383,7 @@ pub fn build_one(text: &str) -> Result<Box<dyn Stage>, Vec<Diagnostic>> {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use polars::prelude::*;
 
     /// A compiled stage; `run` runs it outside any run directory, as of 2024-12-31.
     pub struct Built(pub Box<dyn Stage>);
@@ -380,6 +398,28 @@ pub(crate) mod testing {
         pub fn schema(&self, inputs: &[Schema]) -> Schema {
             self.0.schemas(inputs).unwrap_or_else(|p| panic!("{p:?}")).remove(0)
         }
+    }
+
+    pub type Doc<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, &'a str, &'a str);
+
+    /// Documents `(doc_no, doc_type, original_no, customer_id, doc_date, amount)` as an
+    /// export has them after its load: dates and decimal amounts.
+    pub fn documents<'a>(rows: &[Doc<'a>]) -> DataFrame {
+        let column =
+            |f: for<'r> fn(&'r Doc<'a>) -> Option<&'a str>| -> Vec<Option<&'a str>> { rows.iter().map(f).collect() };
+        df! {
+            "doc_no" => column(|d| Some(d.0)),
+            "doc_type" => column(|d| Some(d.1)),
+            "original_no" => column(|d| d.2),
+            "customer_id" => column(|d| Some(d.3)),
+            "doc_date" => column(|d| Some(d.4)),
+            "amount" => column(|d| Some(d.5)),
+        }
+        .unwrap()
+        .lazy()
+        .with_columns([crate::values::dates(col("doc_date")), col("amount").cast(DataType::Decimal(18, 2))])
+        .collect()
+        .unwrap()
     }
 
     /// Builds a stage from the body of its `- <kind>:` entry.

@@ -118,3 +118,73 @@ outputs: [counts, golden_review]
     let (code, err, _) = check(&fixed.replace("phnoe", "phone"));
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// `check --pairs` counts a rule's pairs from its block sizes, by hand here: a block
+/// of 10 records (45 pairs, in a block larger than one customer's) and one of 3 (3
+/// pairs). Pairs in the large block grow with the square of the records.
+#[test]
+fn check_pairs_counts_each_rules_pairs_and_growth_without_running() {
+    let p = Project::new();
+    let mut csv = "客户编码,客户名称,客户分类\n".to_string();
+    for i in 0..10 {
+        csv += &format!("A{i},甲{i},成单客户\n");
+    }
+    for i in 0..3 {
+        csv += &format!("B{i},乙{i},潜在客户\n");
+    }
+    csv += "C0,丙,合作伙伴\n";
+    p.write("data/c.csv", csv);
+    let path = p.write(
+        "pipelines/p.yaml",
+        customers_pipeline(
+            "  - dedup:
+      input: customers
+      output: golden
+      id: customer_id
+      blocking: [[category], [name]]
+      compare:
+        name: { method: exact }
+      threshold: { match: 0.8, review: 0.5 }
+outputs: [golden]
+",
+        ),
+    );
+    let out = tally(&["check", "--pairs", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = |rule: &str| -> Vec<String> {
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(rule)).unwrap_or_else(|| panic!("{text}"));
+        line.split_whitespace().skip(1).map(String::from).collect()
+    };
+    // records, blocks, pairs, per record, in blocks over 8, growth, pairs at 10× records
+    let growth = 2.0 + 2.0 * 45.0 / 48.0;
+    let at_ten = 3 * 10 + 45 * 100;
+    assert_eq!(row("category"), ["14", "2", "48", "3.43", "94%", &format!("{growth:.2}×"), &at_ten.to_string()]);
+    assert_eq!(row("name"), ["14", "0", "0", "0.00", "0%", "2.00×", "0"]);
+    assert!(!p.path("runs").exists() && !p.path("pipelines/runs").exists(), "check writes nothing");
+}
+
+/// The census the check prints is the one the run reports, on the example pipeline:
+/// the same records, blocks and pairs for every rule.
+#[test]
+fn check_pairs_agrees_with_the_run_on_the_example() {
+    let out = tally(&["check", "--pairs", repo().join("pipelines/quarterly_inventory.yaml").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let manifest = example_manifest();
+    let dedup = manifest["stages"].as_array().unwrap().iter().find(|s| s["kind"] == "dedup").unwrap();
+    let rules = dedup["report"]["pairs"]["by_rule"].as_array().unwrap();
+    assert!(!rules.is_empty());
+    for rule in rules {
+        let label = rule["rule"].as_str().unwrap();
+        // The rule's row: its label, then its seven figures (a label may prefix another).
+        let figures = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix(label))
+            .map(|rest| rest.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.len() == 7)
+            .unwrap_or_else(|| panic!("{label}: {text}"));
+        let expected = [&rule["records"], &rule["blocks"], &rule["pairs"]].map(|v| v.to_string());
+        assert_eq!(&figures[..3], expected, "{label}");
+    }
+}

@@ -89,21 +89,33 @@ pub struct SkippedBlock {
     pub records: usize,
 }
 
+/// A rule's blocks, counted before any pair is made: what a run reports per rule,
+/// and what `tally check --pairs` prints without running the dedup.
 #[derive(Debug, Clone, Serialize)]
-pub struct RuleReport {
+pub struct Census {
     pub rule: String,
     /// Records with a key (a record with several values counts once per value).
     pub records: usize,
+    /// Blocks of two records or more, within `max_block_size`.
     pub blocks: usize,
-    /// Pairs this rule found, whether or not an earlier rule found them too.
-    pub pairs: usize,
-    /// Pairs no earlier rule found.
-    pub new_pairs: usize,
+    /// Pairs within its blocks; a run's report gives the pairs it made (a record in a
+    /// block twice, or in link mode two records of one side, make none).
+    pub pairs: u64,
     /// Pairs from blocks larger than any group of one customer's records.
-    pub pairs_in_large_blocks: usize,
+    pub pairs_in_large_blocks: u64,
     /// How many times its pairs would grow were the records twice as many (see
     /// [`growth`]).
     pub growth: f64,
+    /// Blocks over `max_block_size`, left out of the figures above.
+    pub skipped_blocks: usize,
+}
+
+/// A rule's figures in a run: its census, and the pairs no earlier rule found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    #[serde(flatten)]
+    pub census: Census,
+    pub new_pairs: usize,
 }
 
 /// More records than one customer is entered as: a block this large holds different
@@ -115,14 +127,35 @@ pub const LARGE_BLOCK: usize = 8;
 pub const QUADRATIC_GROWTH: f64 = 3.0;
 
 /// Fewer pairs cost nothing to compare, however they grow.
-const NOTABLE_PAIRS: usize = 10_000;
+const NOTABLE_PAIRS: u64 = 10_000;
 
-impl RuleReport {
+impl Census {
     /// Whether the rule's pairs grow nearly with the square of the records while
     /// already numerous (half a pair per record or more): the rule that makes a run
     /// slow next year.
     pub fn grows_quadratically(&self) -> bool {
-        self.growth >= QUADRATIC_GROWTH && self.pairs >= NOTABLE_PAIRS.max(self.records / 2)
+        self.growth >= QUADRATIC_GROWTH && self.pairs >= NOTABLE_PAIRS.max(self.records as u64 / 2)
+    }
+
+    /// Its pairs were the records `times` as many: pairs in a customer's own block
+    /// grow with the records, pairs in large blocks with their square.
+    pub fn pairs_at(&self, times: f64) -> f64 {
+        let large = self.pairs_in_large_blocks as f64;
+        (self.pairs as f64 - large) * times + large * times * times
+    }
+
+    /// The warning for a rule that [grows quadratically](Self::grows_quadratically).
+    pub fn growth_warning(&self) -> String {
+        format!(
+            "blocking rule {} makes {} pairs from {} records, {:.0}% of them in blocks of more than {LARGE_BLOCK} \
+             records (different customers sharing a key): its pairs would grow about {:.1}x when the records double \
+             (2x is linear); add a key to the rule, or use a key with more distinct values",
+            self.rule,
+            self.pairs,
+            self.records,
+            self.pairs_in_large_blocks as f64 / self.pairs as f64 * 100.0,
+            self.growth
+        )
     }
 }
 
@@ -161,23 +194,14 @@ pub fn candidates(
 ) -> PolarsResult<Candidates> {
     let mut kept = Vec::with_capacity(rules.len());
     let mut skipped = Vec::new();
-    let mut keyed_records = Vec::with_capacity(rules.len());
+    let mut censuses = Vec::with_capacity(rules.len());
     for rule in rules {
-        let (blocks, keyed) = blocks(records, rule)?;
-        keyed_records.push(keyed);
-        let too_big = blocks.column("__n")?.idx()?.gt(max_block_size as IdxSize);
-        skipped.extend(skipped_blocks(&blocks.filter(&too_big)?, rule)?);
-        kept.push(blocks.filter(&!&too_big)?);
+        let counted = rule_blocks(records, rule, max_block_size)?;
+        kept.push(counted.kept);
+        skipped.extend(counted.skipped);
+        censuses.push(counted.census);
     }
-    // Pairs of each rule, in all its blocks and in its large ones.
-    let pair_count = |blocks: &DataFrame, smallest: IdxSize| -> PolarsResult<u64> {
-        let sizes = blocks.column("__n")?.idx()?.into_no_null_iter().filter(|&n| n >= smallest);
-        Ok(sizes.map(|n| u64::from(n) * u64::from(n - 1) / 2).sum())
-    };
-    let counts = kept.iter().map(|b| pair_count(b, 2)).collect::<PolarsResult<Vec<_>>>()?;
-    let large = (LARGE_BLOCK + 1) as IdxSize;
-    let in_large = kept.iter().map(|b| pair_count(b, large)).collect::<PolarsResult<Vec<_>>>()?;
-    let biggest = (0..kept.len()).max_by_key(|&r| (counts[r], std::cmp::Reverse(r)));
+    let biggest = (0..kept.len()).max_by_key(|&r| (censuses[r].pairs, std::cmp::Reverse(r)));
     let order = layout(records.height(), biggest.map(|r| &kept[r]), link_split)?;
     let mut place = vec![0 as IdxSize; order.len()];
     for (i, &row) in order.iter().enumerate() {
@@ -186,18 +210,11 @@ pub fn candidates(
 
     let mut all: Vec<(u64, u8)> = Vec::new();
     let mut reports = Vec::new();
-    for (r, (rule, blocks)) in rules.iter().zip(&kept).enumerate() {
+    for (r, (blocks, mut census)) in kept.iter().zip(censuses).enumerate() {
         let pairs = block_pairs(blocks, &place, link_split)?;
         all.extend(pairs.iter().map(|&p| (p, r as u8)));
-        reports.push(RuleReport {
-            rule: rule.label.clone(),
-            records: keyed_records[r],
-            blocks: blocks.height(),
-            pairs: pairs.len(),
-            new_pairs: 0,
-            pairs_in_large_blocks: in_large[r] as usize,
-            growth: growth(counts[r], in_large[r]),
-        });
+        census.pairs = pairs.len() as u64;
+        reports.push(RuleReport { census, new_pairs: 0 });
     }
     all.par_sort_unstable();
     all.dedup_by_key(|(pair, _)| *pair);
@@ -207,6 +224,40 @@ pub fn candidates(
     let (left, right) = all.par_iter().map(|&(p, _)| ((p >> 32) as u32, p as u32)).unzip();
     let rule = all.iter().map(|&(_, r)| r).collect();
     Ok(Candidates { order, left, right, rule, rules: reports, skipped })
+}
+
+/// Each rule's census, without making its pairs: a group-by per rule.
+pub fn census(records: &DataFrame, rules: &[Rule], max_block_size: usize) -> PolarsResult<Vec<Census>> {
+    rules.iter().map(|rule| Ok(rule_blocks(records, rule, max_block_size)?.census)).collect()
+}
+
+/// A rule's blocks within `max_block_size`, the ones over it, and their census.
+struct RuleBlocks {
+    kept: DataFrame,
+    skipped: Vec<SkippedBlock>,
+    census: Census,
+}
+
+fn rule_blocks(records: &DataFrame, rule: &Rule, max_block_size: usize) -> PolarsResult<RuleBlocks> {
+    let (blocks, keyed) = blocks(records, rule)?;
+    let too_big = blocks.column("__n")?.idx()?.gt(max_block_size as IdxSize);
+    let skipped = skipped_blocks(&blocks.filter(&too_big)?, rule)?;
+    let kept = blocks.filter(&!&too_big)?;
+    let sizes = kept.column("__n")?.idx()?;
+    let pairs_over = |smallest: IdxSize| -> u64 {
+        sizes.into_no_null_iter().filter(|&n| n >= smallest).map(|n| u64::from(n) * u64::from(n - 1) / 2).sum()
+    };
+    let (pairs, pairs_in_large_blocks) = (pairs_over(2), pairs_over((LARGE_BLOCK + 1) as IdxSize));
+    let census = Census {
+        rule: rule.label.clone(),
+        records: keyed,
+        blocks: kept.height(),
+        pairs,
+        pairs_in_large_blocks,
+        growth: growth(pairs, pairs_in_large_blocks),
+        skipped_blocks: skipped.len(),
+    };
+    Ok(RuleBlocks { kept, skipped, census })
 }
 
 /// Input rows block by block of `blocks` (blocks in key order, so the layout does not

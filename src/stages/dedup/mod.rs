@@ -21,6 +21,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use blocking::Census;
 pub use compare::Method;
 
 use std::path::{Path, PathBuf};
@@ -424,5 +425,9 @@ impl Stage for Dedup {
 
     fn run(&self, inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
         run::run(self, inputs)
+    }
+
+    fn census(&self, inputs: Vec<DataFrame>) -> Option<PolarsResult<Vec<Census>>> {
+        Some(run::census(self, inputs))
     }
 }

@@ -8,8 +8,7 @@ use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::blocking::candidates;
-use super::blocking::{LARGE_BLOCK, Rule};
+use super::blocking::{self, Census, Rule, candidates};
 use super::cluster::{Clustering, LinkFate, cluster};
 use super::compare::Comparison;
 use super::explain::{Columns, Decision, Scored, comparison_weights, pairs_table, review_queue};
@@ -34,12 +33,7 @@ pub fn run(dedup: &Dedup, mut inputs: Vec<DataFrame>) -> PolarsResult<StageOutpu
     let config = &dedup.config;
     let mut phases = Phases(Vec::new(), Instant::now());
     let decisions_table = config.reviewed.as_ref().and_then(|_| inputs.pop());
-    let all = records(config, inputs)?;
-    // Every column the config names must exist; Polars' error names the missing one.
-    for column in config.referenced_columns() {
-        all.column(&column)?;
-    }
-    let (records, rejected) = split_rejects(config, all)?;
+    let (records, rejected) = checked_records(config, inputs)?;
     // In link mode the left table's records come first; pairs must cross the split.
     let link_split = match &config.left {
         Some(left) => {
@@ -178,18 +172,8 @@ pub fn run(dedup: &Dedup, mut inputs: Vec<DataFrame>) -> PolarsResult<StageOutpu
         );
         findings.push(Finding::new(Severity::Warn, "blocks_skipped", message));
     }
-    for rule in found.rules.iter().filter(|r| r.grows_quadratically()) {
-        let message = format!(
-            "blocking rule {} makes {} pairs from {} records, {:.0}% of them in blocks of more than {LARGE_BLOCK} \
-             records (different customers sharing a key): its pairs would grow about {:.1}x when the records double \
-             (2x is linear); add a key to the rule, or use a key with more distinct values",
-            rule.rule,
-            rule.pairs,
-            rule.records,
-            rule.pairs_in_large_blocks as f64 / rule.pairs as f64 * 100.0,
-            rule.growth
-        );
-        findings.push(Finding::new(Severity::Warn, "blocking_rule_grows", message));
+    for rule in found.rules.iter().map(|r| &r.census).filter(|c| c.grows_quadratically()) {
+        findings.push(Finding::new(Severity::Warn, "blocking_rule_grows", rule.growth_warning()));
     }
     if review_report.stale + review_report.unreadable > 0 {
         let message = format!(
@@ -301,6 +285,25 @@ fn clusters(
 /// The records' own columns, without any `__` working column.
 fn record_columns(records: &DataFrame) -> Vec<String> {
     records.get_column_names().iter().filter(|c| !c.starts_with("__")).map(|c| c.to_string()).collect()
+}
+
+/// Each blocking rule's census over the records the stage would compare.
+pub fn census(dedup: &Dedup, mut inputs: Vec<DataFrame>) -> PolarsResult<Vec<Census>> {
+    if dedup.config.reviewed.is_some() {
+        inputs.pop();
+    }
+    let (records, _) = checked_records(&dedup.config, inputs)?;
+    blocking::census(&records, &dedup.rules, dedup.config.max_block_size)
+}
+
+/// The input tables as one table of records, and the rows rejected from it.
+fn checked_records(config: &DedupConfig, inputs: Vec<DataFrame>) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
+    let all = records(config, inputs)?;
+    // Every column the config names must exist; Polars' error names the missing one.
+    for column in config.referenced_columns() {
+        all.column(&column)?;
+    }
+    split_rejects(config, all)
 }
 
 /// The records to resolve: the input, or the left and right tables stacked with a

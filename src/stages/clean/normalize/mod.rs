@@ -103,8 +103,7 @@ pub enum Normalizer {
     Money { scale: usize },
 }
 
-/// Money columns are decimals of this precision.
-pub const MONEY_PRECISION: usize = 18;
+pub use crate::values::MONEY_PRECISION;
 
 impl Normalizer {
     /// Suffixes of the extra columns, written as `<column>_<suffix>`.

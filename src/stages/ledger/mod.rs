@@ -1,0 +1,154 @@
+//! `ledger`: sales documents checked as a ledger before anything is counted or aged
+//! from them (DOMAIN §5). Each document is given its customer (the golden record its
+//! customer id was merged into), its kind, and the invoice it applies to; a red-letter
+//! invoice (红字发票) that cannot reverse its original is rejected with its own reason,
+//! and the amounts in, accepted and rejected are shown to balance to the cent.
+//!
+//! One stage checks the ledger so that activity and aging read the same accepted
+//! documents, and a bad document is rejected once, not by every stage that reads it.
+
+mod check;
+#[cfg(test)]
+mod tests;
+
+use polars::prelude::*;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{BuildContext, Diagnostics, Input, Io, Problem, Stage, StageOutput, require};
+use crate::diag::Diagnostic;
+use crate::run::RunContext;
+
+/// The columns a ledger reads, as the transactions schema names them.
+pub mod columns {
+    pub const DOC_NO: &str = "doc_no";
+    pub const DOC_TYPE: &str = "doc_type";
+    pub const ORIGINAL_NO: &str = "original_no";
+    pub const CUSTOMER_ID: &str = "customer_id";
+    pub const DOC_DATE: &str = "doc_date";
+    pub const DUE_DATE: &str = "due_date";
+    pub const AMOUNT: &str = "amount";
+    /// The system a document's customer id belongs to (a source's `system:`).
+    pub const SYSTEM: &str = "source_system";
+}
+
+/// The columns the ledger adds.
+pub const MASTER: &str = "master_id";
+pub const KIND: &str = "kind";
+/// The invoice a credit note reverses or a receipt pays, when it is one of the
+/// customer's accepted invoices; null for an invoice and an unreferenced receipt.
+pub const APPLIES_TO: &str = "applies_to";
+
+/// What a document is, whatever its system calls it.
+pub const INVOICE: &str = "invoice";
+pub const CREDIT_NOTE: &str = "credit_note";
+pub const RECEIPT: &str = "receipt";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    pub input: String,
+    pub output: Spanned<String>,
+    /// A dedup stage's map, `customer_id` (and `source_system`) → `master_id`: a
+    /// customer's documents in every system it was entered in count as one customer's.
+    /// Without one, each customer id is a customer.
+    #[serde(default)]
+    pub customer_map: Option<String>,
+    /// The `doc_type` values of each kind of document.
+    #[serde(default)]
+    pub doc_types: DocTypes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocTypes {
+    pub invoice: String,
+    pub credit_note: String,
+    pub receipt: String,
+}
+
+impl Default for DocTypes {
+    fn default() -> Self {
+        DocTypes { invoice: "蓝字发票".into(), credit_note: "红字发票".into(), receipt: "收款单".into() }
+    }
+}
+
+pub struct Ledger {
+    io: Io,
+    config: LedgerConfig,
+}
+
+impl LedgerConfig {
+    pub fn build(self, cx: &BuildContext) -> Result<Ledger, Vec<Diagnostic>> {
+        let mut d = Diagnostics::default();
+        let output = d.take(cx.table_name(&self.output));
+        let t = &self.doc_types;
+        if t.invoice == t.credit_note || t.invoice == t.receipt || t.credit_note == t.receipt {
+            d.push(cx.error(None, "ledger: doc_types must name three different document types"));
+        }
+        let mut inputs = vec![Input::rows(&self.input)];
+        inputs.extend(self.customer_map.as_deref().map(Input::lookup));
+        d.finish(|| Ledger { io: Io { inputs, output: output.expect("checked") }, config: self })
+    }
+}
+
+impl Ledger {
+    /// Whether documents are keyed to the map by system as well as customer id: when the
+    /// map has a system column, the same id in two systems is two records.
+    fn keyed_by_system(map: &Schema) -> bool {
+        map.contains(columns::SYSTEM)
+    }
+}
+
+impl Stage for Ledger {
+    fn kind(&self) -> &'static str {
+        "ledger"
+    }
+
+    fn io(&self) -> &Io {
+        &self.io
+    }
+
+    fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
+        use columns::*;
+        let needed = [DOC_NO, DOC_TYPE, ORIGINAL_NO, CUSTOMER_ID, DOC_DATE, AMOUNT];
+        let mut problems = require(&inputs[0], needed.map(|c| (c, None)));
+        if let Some(map) = inputs.get(1) {
+            problems.extend(require(map, [(CUSTOMER_ID, None), (MASTER, None)]));
+            if Ledger::keyed_by_system(map) && !inputs[0].contains(SYSTEM) {
+                let mut p =
+                    Problem::new(None, format!("the customer map is keyed by {SYSTEM}; the documents have none"));
+                p.help =
+                    Some("set `system:` on the transactions source to the system its customer ids are from".into());
+                problems.push(p);
+            }
+        }
+        match inputs[0].get(AMOUNT) {
+            Some(DataType::Decimal(_, scale)) if *scale <= 2 => {}
+            Some(other) => problems.push(Problem::new(
+                None,
+                format!("'{AMOUNT}' is {other}; a ledger needs money as a decimal of at most 2 places"),
+            )),
+            None => {}
+        }
+        for date in [DOC_DATE, DUE_DATE] {
+            if let Some(t) = inputs[0].get(date).filter(|t| **t != DataType::Date) {
+                problems.push(Problem::new(None, format!("'{date}' is {t}; a ledger needs a date")));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut schema = inputs[0].clone();
+        for added in [MASTER, KIND, APPLIES_TO] {
+            schema.insert(added.into(), DataType::String);
+        }
+        Ok(vec![schema])
+    }
+
+    fn run(&self, mut inputs: Vec<DataFrame>, _: &RunContext) -> PolarsResult<StageOutput> {
+        let map = (inputs.len() > 1).then(|| inputs.remove(1));
+        let documents = inputs.remove(0);
+        check::run(self, documents, map)
+    }
+}
