@@ -206,6 +206,30 @@ pub fn from_cents(e: Expr) -> Expr {
     )
 }
 
+/// Expression: `a × b ÷ c` rounded half away from zero (四舍五入), in 128-bit integers
+/// so that no product of two amounts in cents overflows; null where `c` is 0.
+pub fn scaled(a: Expr, b: Expr, c: Expr) -> Expr {
+    let parts = vec![
+        a.cast(DataType::Int64).alias("a"),
+        b.cast(DataType::Int64).alias("b"),
+        c.cast(DataType::Int64).alias("c"),
+    ];
+    as_struct(parts).map(
+        |s| {
+            let fields = s.struct_()?.fields_as_series();
+            let (a, b, c) = (fields[0].i64()?, fields[1].i64()?, fields[2].i64()?);
+            let each = |((a, b), c): ((Option<i64>, Option<i64>), Option<i64>)| {
+                let (p, c) = (i128::from(a?) * i128::from(b?), i128::from(c?));
+                let q = (p.abs() * 2 + c.abs()).checked_div(c.abs() * 2)?;
+                i64::try_from(q * p.signum() * c.signum()).ok()
+            };
+            let out: Int64Chunked = a.iter().zip(b.iter()).zip(c.iter()).map(each).collect();
+            Ok(out.with_name(s.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)),
+    )
+}
+
 /// Money columns are decimals of this precision.
 pub const MONEY_PRECISION: usize = 18;
 

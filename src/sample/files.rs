@@ -165,7 +165,7 @@ pub fn write_transactions(docs: &[Document], path: &Path) -> Result<usize> {
         "客户编码" => text(|d| d.customer_id.as_deref()),
         "单据日期" => docs.iter().map(|d| d.date).collect::<Vec<_>>(),
         "到期日" => docs.iter().map(|d| d.due_date).collect::<Vec<_>>(),
-        "金额" => docs.iter().map(|d| d.amount.clone()).collect::<Vec<_>>(),
+        "金额" => docs.iter().map(Document::amount).collect::<Vec<_>>(),
         "币种" => text(|d| Some(d.currency)),
     }
     .context(ctx)?;

@@ -3,6 +3,7 @@
 
 mod files;
 mod habits;
+mod ledger_truth;
 mod records;
 mod transactions;
 mod world;
@@ -71,8 +72,11 @@ pub fn write_sample(out: &Path, spec: &SampleSpec) -> Result<Vec<(PathBuf, usize
     let sample = generate_customers(spec);
     let mut rng = rng(spec.seed ^ 0x5EED);
     let all: Vec<&Record> = sample.erp.iter().chain(&sample.crm).collect();
-    let docs = transactions::documents(&mut rng, &all, spec.transactions);
+    // Invoices and receipts are the finance system's.
+    let erp: Vec<&Record> = sample.erp.iter().collect();
+    let docs = transactions::documents(&mut rng, &erp, spec.transactions);
     let fx = transactions::fx_rates(&mut rng);
+    let ledger = ledger_truth::customers(&docs, &fx, &erp, as_of());
 
     let path = |name: &str| out.join(name);
     Ok(vec![
@@ -81,6 +85,8 @@ pub fn write_sample(out: &Path, spec: &SampleSpec) -> Result<Vec<(PathBuf, usize
         (path("transactions.parquet"), files::write_transactions(&docs, &path("transactions.parquet"))?),
         (path("fx_rates.csv"), files::write_fx(&fx, &path("fx_rates.csv"))?),
         (path("truth.csv"), files::write_truth(&all, &path("truth.csv"))?),
+        (path("truth_ledger.csv"), ledger_truth::write_customers(&ledger, &path("truth_ledger.csv"))?),
+        (path("truth_rejects.csv"), ledger_truth::write_rejects(&docs, &path("truth_rejects.csv"))?),
     ])
 }
 

@@ -7,6 +7,7 @@ mod corpus;
 mod dedup;
 mod golden;
 mod hostile;
+mod ledger;
 mod malformed;
 mod pipelines;
 mod stream;

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::Activity;
-use crate::stages::ledger::columns::{AMOUNT, DOC_DATE, DOC_NO};
-use crate::stages::ledger::{APPLIES_TO, CREDIT_NOTE, INVOICE, KIND, MASTER};
+use crate::stages::ledger::columns::{DOC_DATE, DOC_NO};
+use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER};
 use crate::values::{cents, from_cents};
 
 pub const DAYS_SINCE_LAST: &str = "days_since_last_txn";
@@ -58,7 +58,7 @@ pub fn plan(a: &Activity, customers: LazyFrame, ledger: LazyFrame, as_of: NaiveD
             col(MASTER),
             doc.cast(DataType::String).alias("__doc"),
             day(DOC_DATE).alias("__day"),
-            cents(col(AMOUNT)).alias("__cents"),
+            cents(col(BASE_AMOUNT)).alias("__cents"),
         ])
     };
     let reds = of_kind(CREDIT_NOTE, col(APPLIES_TO));

@@ -8,8 +8,8 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::{Aging, Basis};
-use crate::stages::ledger::columns::{AMOUNT, DOC_DATE, DOC_NO, DUE_DATE};
-use crate::stages::ledger::{APPLIES_TO, CREDIT_NOTE, INVOICE, KIND, MASTER, RECEIPT};
+use crate::stages::ledger::columns::{DOC_DATE, DOC_NO, DUE_DATE};
+use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER, RECEIPT};
 use crate::stages::{Finding, Severity};
 use crate::values::{cents, cents_text, from_cents};
 
@@ -73,13 +73,13 @@ fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<
         day(DOC_DATE).alias("__day"),
         coalesce(&[day(DUE_DATE), day(DOC_DATE) + lit(terms)]).alias("__due"),
         day(DUE_DATE).is_null().alias("__assumed"),
-        cents(col(AMOUNT)).alias("__cents"),
+        cents(col(BASE_AMOUNT)).alias("__cents"),
     ]);
     let applied = |kind: &str, name: &str| {
         documents.clone().filter(col(KIND).eq(lit(kind))).select([
             col(MASTER),
             col(APPLIES_TO).cast(DataType::String).alias("__doc"),
-            cents(col(AMOUNT)).alias(name),
+            cents(col(BASE_AMOUNT)).alias(name),
         ])
     };
     let join = |how: JoinType| JoinArgs::new(how);
@@ -165,8 +165,10 @@ fn customers(aging: &Aging, invoices: LazyFrame, ledger: LazyFrame, as_of: Naive
     let receipts = dated(ledger, as_of).filter(col(KIND).eq(lit(RECEIPT))).group_by([col(MASTER)]).agg(
         ends.iter()
             .enumerate()
-            .map(|(k, e)| cents(col(AMOUNT)).filter(day(DOC_DATE).lt_eq(lit(*e))).sum().alias(format!("__paid_{k}")))
-            .chain([cents(col(AMOUNT)).sum().alias("__received")])
+            .map(|(k, e)| {
+                cents(col(BASE_AMOUNT)).filter(day(DOC_DATE).lt_eq(lit(*e))).sum().alias(format!("__paid_{k}"))
+            })
+            .chain([cents(col(BASE_AMOUNT)).sum().alias("__received")])
             .collect::<Vec<_>>(),
     );
     let mut args = JoinArgs::new(JoinType::Full);
@@ -216,7 +218,7 @@ fn items(aging: &Aging, invoices: LazyFrame) -> LazyFrame {
         col("__day").cast(DataType::Date).alias(DOC_DATE),
         col("__due").cast(DataType::Date).alias(DUE_DATE),
         col("__assumed").alias("due_date_assumed"),
-        from_cents(col("__cents")).alias(AMOUNT),
+        from_cents(col("__cents")).alias("invoice_amount"),
         from_cents(col("__net") - col("__cents")).alias("reversed"),
         from_cents(col("__by_reference") + col("__from_pool")).alias("paid"),
         from_cents(col("__open")).alias("open"),
@@ -236,8 +238,8 @@ pub fn report(
 ) -> PolarsResult<(Value, Vec<Finding>)> {
     let sum_of = |kind: &str| -> PolarsResult<i64> {
         let lf = dated(ledger.clone().lazy(), as_of).filter(col(KIND).eq(lit(kind)));
-        let total = lf.select([cents(col(AMOUNT)).sum()]).collect()?;
-        Ok(total.column(AMOUNT)?.i64()?.get(0).unwrap_or(0))
+        let total = lf.select([cents(col(BASE_AMOUNT)).sum()]).collect()?;
+        Ok(total.column(BASE_AMOUNT)?.i64()?.get(0).unwrap_or(0))
     };
     let (invoiced, reversed, received) = (sum_of(INVOICE)?, sum_of(CREDIT_NOTE)?, sum_of(RECEIPT)?);
     let output_sum = |column: &str| -> PolarsResult<i64> {

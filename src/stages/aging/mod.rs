@@ -118,8 +118,8 @@ impl Stage for Aging {
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
-        use crate::stages::ledger::{APPLIES_TO, KIND, MASTER, columns};
-        let needed = [MASTER, KIND, APPLIES_TO, columns::DOC_NO, columns::DOC_DATE, columns::DUE_DATE, columns::AMOUNT];
+        use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, KIND, MASTER, columns};
+        let needed = [MASTER, KIND, APPLIES_TO, columns::DOC_NO, columns::DOC_DATE, columns::DUE_DATE, BASE_AMOUNT];
         let missing = require(&inputs[0], needed.map(|c| (c, None)));
         if !missing.is_empty() {
             return Err(missing);

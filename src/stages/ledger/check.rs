@@ -6,14 +6,19 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::columns::*;
-use super::{APPLIES_TO, CREDIT_NOTE, INVOICE, KIND, Ledger, MASTER, RECEIPT};
+use super::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, Ledger, MASTER, RECEIPT};
 use crate::rejects::{self, Origin};
 use crate::stages::{Finding, Severity, Stage, StageOutput};
-use crate::values::{cents, cents_text};
+use crate::values::{cents, cents_text, from_cents, scaled};
 
 const ROW: &str = "__ledger_row";
 const CENTS: &str = "__cents";
 const REASON: &str = "__reason";
+/// A document's amount in its own currency, and the currency, where converted.
+const OWN: &str = "__own_cents";
+const OWN_CURRENCY: &str = "__own_currency";
+/// The base amount a referring document is valued at.
+const BASE: &str = "__base";
 
 /// Why a document is rejected, in the order the checks run (a document is rejected
 /// for the first that holds), with the column the reject names and what it means.
@@ -46,7 +51,8 @@ fn no_reason() -> Expr {
 pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> PolarsResult<StageOutput> {
     let config = &ledger.config;
     let input_columns: Vec<String> = documents.get_column_names().iter().map(|c| c.to_string()).collect();
-    let input_totals = totals(documents.clone().lazy(), col(DOC_TYPE))?;
+    let amount = config.amount.as_str();
+    let input_totals = totals(documents.clone().lazy(), amount)?;
     let t = &config.doc_types;
     let kind = when(col(DOC_TYPE).eq(text(&t.invoice)))
         .then(text(INVOICE))
@@ -56,7 +62,12 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
         .then(text(RECEIPT))
         .otherwise(no_reason());
     let documents =
-        documents.lazy().with_row_index(ROW, Some(1)).with_columns([kind.alias(KIND), cents(col(AMOUNT)).alias(CENTS)]);
+        documents.lazy().with_row_index(ROW, Some(1)).with_columns([kind.alias(KIND), cents(col(amount)).alias(CENTS)]);
+    let (own, own_currency) = match &config.original_amount {
+        Some(original) => (cents(col(original.as_str())), col(CURRENCY).cast(DataType::String)),
+        None => (lit(NULL).cast(DataType::Int64), lit(NULL).cast(DataType::String)),
+    };
+    let documents = documents.with_columns([own.alias(OWN), own_currency.alias(OWN_CURRENCY)]);
     let documents = with_master(documents, map)?;
 
     let is = |k: &str| col(KIND).eq(text(k));
@@ -81,15 +92,18 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     let checked = documents
         .lazy()
         .join(references.lazy(), [col(ROW)], [col(ROW)], args)
-        .with_column(coalesce(&[col(REASON), col("__reference_reason")]).alias(REASON))
+        .with_columns([
+            coalesce(&[col(REASON), col("__reference_reason")]).alias(REASON),
+            coalesce(&[col(BASE), col(CENTS)]).alias(CENTS),
+        ])
         .collect()?;
 
     let accepted = checked.clone().lazy().filter(col(REASON).is_null());
     let mut kept: Vec<Expr> = input_columns.iter().map(|c| col(c.as_str())).collect();
-    kept.extend([col(MASTER), col(KIND), col(APPLIES_TO)]);
+    kept.extend([col(MASTER), col(KIND), col(APPLIES_TO), from_cents(col(CENTS)).alias(BASE_AMOUNT)]);
     let accepted = accepted.select(kept).collect()?;
     let rejected = checked.lazy().filter(col(REASON).is_not_null());
-    let report = report(input_totals, &accepted, rejected.clone(), &config.doc_types)?;
+    let report = report(input_totals, &accepted, rejected.clone(), config)?;
     let rejects = reject_entries(ledger, rejected, &input_columns)?;
 
     let mut findings = Vec::new();
@@ -138,6 +152,8 @@ fn references(documents: LazyFrame) -> PolarsResult<LazyFrame> {
         col(MASTER).alias("__invoice_master"),
         col(DOC_DATE).alias("__invoice_date"),
         col(CENTS).alias("__invoice_cents"),
+        col(OWN).alias("__invoice_own"),
+        col(OWN_CURRENCY).alias("__invoice_currency"),
     ]);
     let referring = passed.filter(col(KIND).eq(text(CREDIT_NOTE)).or(col(KIND).eq(text(RECEIPT)))).select([
         col(ROW),
@@ -147,8 +163,17 @@ fn references(documents: LazyFrame) -> PolarsResult<LazyFrame> {
         col(MASTER),
         col(DOC_DATE),
         col(CENTS),
+        col(OWN),
+        col(OWN_CURRENCY),
     ]);
-    let linked = referring.join(invoices, [col(ORIGINAL_NO)], [col("__invoice")], JoinArgs::new(JoinType::Left));
+    // Valued at its invoice's booked rate when in the invoice's currency.
+    let same_currency = col(OWN_CURRENCY).eq(col("__invoice_currency")).and(col("__invoice_master").eq(col(MASTER)));
+    let rebased = when(same_currency)
+        .then(scaled(col(OWN), col("__invoice_cents"), col("__invoice_own")))
+        .otherwise(lit(NULL).cast(DataType::Int64));
+    let linked = referring
+        .join(invoices, [col(ORIGINAL_NO)], [col("__invoice")], JoinArgs::new(JoinType::Left))
+        .with_column(coalesce(&[rebased, col(CENTS)]).alias(CENTS));
     let red = col(KIND).eq(text(CREDIT_NOTE));
     let own = when(col(ORIGINAL_NO).is_null())
         .then(text("red_without_original"))
@@ -176,30 +201,41 @@ fn references(documents: LazyFrame) -> PolarsResult<LazyFrame> {
             col(ROW),
             col("__reference_reason"),
             when(col("__reference_reason").is_null()).then(col(ORIGINAL_NO)).otherwise(no_reason()).alias(APPLIES_TO),
+            col(CENTS).alias(BASE),
         ]);
     // A receipt naming no invoice of its customer's is applied as unreferenced.
     let receipts = linked.filter(red.not()).select([
         col(ROW),
         no_reason().alias("__reference_reason"),
         when(col("__invoice_master").eq(col(MASTER))).then(col(ORIGINAL_NO)).otherwise(no_reason()).alias(APPLIES_TO),
+        col(CENTS).alias(BASE),
     ]);
     concat([credit_notes, receipts], UnionArgs::default())
 }
 
-/// Document count and cents per document type, and in all.
-fn totals(documents: LazyFrame, by: Expr) -> PolarsResult<DataFrame> {
+/// Document count and cents of `amount` per document type.
+fn totals(documents: LazyFrame, amount: &str) -> PolarsResult<DataFrame> {
     documents
-        .group_by([by.cast(DataType::String).alias("group")])
-        .agg([len().cast(DataType::UInt64).alias("documents"), cents(col(AMOUNT)).sum().alias("cents")])
+        .group_by([col(DOC_TYPE).cast(DataType::String).alias("group")])
+        .agg([len().cast(DataType::UInt64).alias("documents"), cents(col(amount)).sum().alias("cents")])
         .collect()
 }
 
 /// Counts and amounts per document type: in, accepted and rejected, and whether they
 /// balance; each total summed from its own table, so a document lost or repeated
 /// between them shows.
-fn report(input: DataFrame, accepted: &DataFrame, rejected: LazyFrame, types: &super::DocTypes) -> PolarsResult<Value> {
-    let accepted_totals = totals(accepted.clone().lazy(), col(DOC_TYPE))?;
-    let rejected_totals = totals(rejected.clone(), col(DOC_TYPE))?;
+fn report(
+    input: DataFrame,
+    accepted: &DataFrame,
+    rejected: LazyFrame,
+    config: &super::LedgerConfig,
+) -> PolarsResult<Value> {
+    let (types, amount) = (&config.doc_types, config.amount.as_str());
+    let accepted_totals = totals(accepted.clone().lazy(), amount)?;
+    let rejected_totals = totals(rejected.clone(), amount)?;
+    // What the accepted documents are booked at: credit notes and receipts at their
+    // invoice's rate.
+    let booked_totals = totals(accepted.clone().lazy(), BASE_AMOUNT)?;
     let lookup = |table: &DataFrame| -> PolarsResult<Vec<(Option<String>, u64, i64)>> {
         let groups = table.column("group")?.str()?;
         let documents = table.column("documents")?.u64()?;
@@ -210,6 +246,7 @@ fn report(input: DataFrame, accepted: &DataFrame, rejected: LazyFrame, types: &s
     };
     let (input, accepted_totals, rejected_totals) =
         (lookup(&input)?, lookup(&accepted_totals)?, lookup(&rejected_totals)?);
+    let booked_totals = lookup(&booked_totals)?;
     let mut by_type = serde_json::Map::new();
     let mut balanced = true;
     for (group, documents, cents) in &input {
@@ -217,6 +254,7 @@ fn report(input: DataFrame, accepted: &DataFrame, rejected: LazyFrame, types: &s
             rows.iter().find(|(g, ..)| g == group).map_or((0, 0), |(_, d, c)| (*d, *c))
         };
         let ((kept, kept_cents), (lost, lost_cents)) = (find(&accepted_totals), find(&rejected_totals));
+        let (_, booked) = find(&booked_totals);
         let holds = *documents == kept + lost && *cents == kept_cents + lost_cents;
         balanced &= holds;
         let name = group.clone().unwrap_or_else(|| "(none)".into());
@@ -231,6 +269,7 @@ fn report(input: DataFrame, accepted: &DataFrame, rejected: LazyFrame, types: &s
                 "documents": documents, "accepted": kept, "rejected": lost,
                 "amount": cents_text((*cents).into()),
                 "amount_accepted": cents_text(kept_cents.into()), "amount_rejected": cents_text(lost_cents.into()),
+                "base_amount": cents_text(booked.into()), "exchange_difference": cents_text((booked - kept_cents).into()),
                 "balanced": holds,
             }),
         );
@@ -268,10 +307,11 @@ fn reject_entries(ledger: &Ledger, rejected: LazyFrame, input_columns: &[String]
     let parts: Vec<LazyFrame> = REASONS
         .iter()
         .map(|(reason, column, detail)| {
+            let column = if *column == AMOUNT { ledger.config.amount.as_str() } else { column };
             rejected.clone().filter(col(REASON).eq(text(reason))).select(rejects::entry(
                 &origin,
                 Some(column),
-                col(*column),
+                col(column),
                 text(reason),
                 text(detail),
                 record.clone(),

@@ -28,6 +28,7 @@ pub mod columns {
     pub const DOC_DATE: &str = "doc_date";
     pub const DUE_DATE: &str = "due_date";
     pub const AMOUNT: &str = "amount";
+    pub const CURRENCY: &str = "currency";
     /// The system a document's customer id belongs to (a source's `system:`).
     pub const SYSTEM: &str = "source_system";
 }
@@ -38,6 +39,8 @@ pub const KIND: &str = "kind";
 /// The invoice a credit note reverses or a receipt pays, when it is one of the
 /// customer's accepted invoices; null for an invoice and an unreferenced receipt.
 pub const APPLIES_TO: &str = "applies_to";
+/// The amount in the base currency, `Decimal(18, 2)`: what activity and aging count.
+pub const BASE_AMOUNT: &str = "base_amount";
 
 /// What a document is, whatever its system calls it.
 pub const INVOICE: &str = "invoice";
@@ -54,9 +57,23 @@ pub struct LedgerConfig {
     /// Without one, each customer id is a customer.
     #[serde(default)]
     pub customer_map: Option<String>,
+    /// The amount in the base currency: after a clean's `convert_currency`, its
+    /// `amount_cny`. Signed: credit notes negative.
+    #[serde(default = "default_amount")]
+    pub amount: String,
+    /// The amount in the document's own currency, where `amount` was converted. A
+    /// credit note or receipt naming an invoice in its own currency is then valued at
+    /// the invoice's booked rate: it reverses or settles what the invoice booked, and
+    /// the difference in rates is an exchange gain or loss, not a balance left open.
+    #[serde(default)]
+    pub original_amount: Option<String>,
     /// The `doc_type` values of each kind of document.
     #[serde(default)]
     pub doc_types: DocTypes,
+}
+
+fn default_amount() -> String {
+    columns::AMOUNT.to_string()
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,8 +128,12 @@ impl Stage for Ledger {
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
         use columns::*;
-        let needed = [DOC_NO, DOC_TYPE, ORIGINAL_NO, CUSTOMER_ID, DOC_DATE, AMOUNT];
+        let amount = self.config.amount.as_str();
+        let needed = [DOC_NO, DOC_TYPE, ORIGINAL_NO, CUSTOMER_ID, DOC_DATE, amount];
         let mut problems = require(&inputs[0], needed.map(|c| (c, None)));
+        if let Some(original) = &self.config.original_amount {
+            problems.extend(require(&inputs[0], [(original.as_str(), None), (CURRENCY, None)]));
+        }
         if let Some(map) = inputs.get(1) {
             problems.extend(require(map, [(CUSTOMER_ID, None), (MASTER, None)]));
             if Ledger::keyed_by_system(map) && !inputs[0].contains(SYSTEM) {
@@ -123,11 +144,11 @@ impl Stage for Ledger {
                 problems.push(p);
             }
         }
-        match inputs[0].get(AMOUNT) {
+        match inputs[0].get(amount) {
             Some(DataType::Decimal(_, scale)) if *scale <= 2 => {}
             Some(other) => problems.push(Problem::new(
                 None,
-                format!("'{AMOUNT}' is {other}; a ledger needs money as a decimal of at most 2 places"),
+                format!("'{amount}' is {other}; a ledger needs money as a decimal of at most 2 places"),
             )),
             None => {}
         }
@@ -143,6 +164,7 @@ impl Stage for Ledger {
         for added in [MASTER, KIND, APPLIES_TO] {
             schema.insert(added.into(), DataType::String);
         }
+        schema.insert(BASE_AMOUNT.into(), DataType::Decimal(crate::values::MONEY_PRECISION, 2));
         Ok(vec![schema])
     }
 
