@@ -244,6 +244,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scaled_rounds_half_away_from_zero_without_overflow() {
+        let out = df! { "a" => [1i64, -1, 3333, 5, -5, i64::MAX / 2], "b" => [1i64, 1, 70000, 1, 1, 4], "c" => [2i64, 2, 10000, 0, 3, 4] }
+            .unwrap()
+            .lazy()
+            .select([scaled(col("a"), col("b"), col("c")).alias("x")])
+            .collect()
+            .unwrap();
+        let x: Vec<Option<i64>> = out.column("x").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(x, [Some(1), Some(-1), Some(23331), None, Some(-2), Some(i64::MAX / 2)]);
+    }
+
+    #[test]
     fn dates_in_export_layouts() {
         let d = NaiveDate::from_ymd_opt(2024, 3, 5);
         for s in [

@@ -141,3 +141,35 @@ fn doc_types_must_differ() {
             .unwrap();
     assert!(crate::diag::render(&err).contains("three different"));
 }
+
+/// A credit note and a receipt in their invoice's currency are valued at its booked
+/// rate: a full reversal dated when the dollar was dearer still reverses exactly what
+/// the invoice booked, and is no excess.
+#[test]
+fn documents_in_their_invoices_currency_are_at_its_rate() {
+    let docs = documents(&[
+        ("FP1", INV, None, "C1", "2024-01-10", "100.00"),
+        ("HZ1", RED, Some("FP1"), "C1", "2024-02-10", "-100.00"),
+        ("FP2", INV, None, "C1", "2024-01-10", "100.00"),
+        ("SK2", PAY, Some("FP2"), "C1", "2024-03-10", "33.33"),
+        ("SK3", PAY, None, "C1", "2024-03-10", "10.00"),
+    ]);
+    let booked = ["700.00", "-712.00", "700.00", "238.00", "69.00"];
+    let docs = docs
+        .lazy()
+        .with_columns([
+            lit(Series::new("amount_cny".into(), booked)).cast(DataType::Decimal(18, 2)),
+            lit("USD").alias("currency"),
+        ])
+        .collect()
+        .unwrap();
+    let body = "input: docs\noutput: ledger\namount: amount_cny\noriginal_amount: amount\n";
+    let out = stage("ledger", body).run(vec![docs]).unwrap();
+    assert!(out.rejects.is_none(), "{:?}", out.rejects);
+    let s = |v: &str| Some(v.to_string());
+    // 33.33 of 100.00 at 7.00 is 233.31; an unreferenced receipt keeps its own date's rate.
+    assert_eq!(strings(&out.tables[0], "base_amount"), [s("700.00"), s("-700.00"), s("700.00"), s("233.31"), s("69.00")]);
+    let report = out.report.unwrap();
+    assert_eq!(report["by_doc_type"][RED]["exchange_difference"], "12.00");
+    assert_eq!(report["by_doc_type"][PAY]["exchange_difference"], "-4.69");
+}
