@@ -14,6 +14,7 @@ mod filter;
 mod ledger;
 mod output;
 mod select;
+mod tier;
 mod union;
 
 pub use dedup::Census;
@@ -349,6 +350,7 @@ pub enum StageConfig {
     Ledger(ledger::LedgerConfig),
     Activity(Box<activity::ActivityConfig>),
     Aging(aging::AgingConfig),
+    Tier(Box<tier::TierConfig>),
 }
 
 impl StageConfig {
@@ -367,6 +369,7 @@ impl StageConfig {
             StageConfig::Ledger(c) => boxed(c.build(cx)),
             StageConfig::Activity(c) => boxed(c.build(cx)),
             StageConfig::Aging(c) => boxed(c.build(cx)),
+            StageConfig::Tier(c) => boxed(c.build(cx)),
         }
     }
 }

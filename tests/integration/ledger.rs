@@ -87,7 +87,7 @@ fn activity_and_aging_agree_with_the_generators_ledger() {
         &["open_amount", "overdue_amount", "unapplied_credit"],
     );
     let columns = ["txn_count_all", "first_txn_date", "last_txn_date", "status"];
-    let activity = by(&read_parquet(&run.join("customer_activity.parquet")), "master_id", &columns);
+    let activity = by(&read_parquet(&run.join("tiered_customers.parquet")), "master_id", &columns);
     let exact = exact_clusters(run);
     let (mut compared, mut statuses, mut wrong) = (0, 0, Vec::new());
     for (master, entity) in &exact {
@@ -164,4 +164,40 @@ fn each_planted_document_is_rejected_for_its_reason_and_the_ledger_balances() {
     let amount = |k: &str| -> i64 { reds[k].as_str().unwrap().replace('.', "").parse().unwrap() };
     assert_eq!(amount("amount"), amount("amount_accepted") + amount("amount_rejected"));
     assert_eq!(stage("aging")["report"]["balanced"], true);
+}
+
+/// A first run starts every grade at C; a second run as of the same date lowers, at
+/// once, exactly the customers more than 60 days overdue, and lists each change.
+#[test]
+fn a_second_run_moves_credit_grades_and_lists_the_changes() {
+    let out = tempfile::tempdir().unwrap();
+    let pipeline = repo().join("pipelines/quarterly_inventory.yaml");
+    let run = || {
+        let done =
+            crate::util::tally(&["run", pipeline.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--quiet"]);
+        assert!(done.status.success(), "{}", crate::util::stderr(&done));
+        out.path().join("quarterly_inventory/latest")
+    };
+    let first = run();
+    let tiered = read_parquet(&first.join("tiered_customers.parquet"));
+    assert!(texts(&tiered, "credit_grade").iter().all(|g| g == "C"));
+    assert_eq!(read_parquet(&first.join("tiered_customers_changes.parquet")).height(), 0);
+
+    let second = run();
+    let tiered = read_parquet(&second.join("tiered_customers.parquet"));
+    let overdue: Vec<String> = texts(&tiered, "master_id")
+        .into_iter()
+        .zip(texts(&tiered, "max_days_overdue"))
+        .filter(|(_, days)| days.parse::<i64>().unwrap() > 60)
+        .map(|(id, _)| id)
+        .collect();
+    let changes = read_parquet(&second.join("tiered_customers_changes.parquet"));
+    let graded = changes.lazy().filter(col("attribute").eq(lit("credit_grade"))).collect().unwrap();
+    let mut lowered = texts(&graded, "master_id");
+    lowered.sort();
+    let mut expected = overdue;
+    expected.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(lowered, expected);
+    assert!(texts(&graded, "from").iter().all(|g| g == "C") && texts(&graded, "to").iter().all(|g| g == "D"));
 }

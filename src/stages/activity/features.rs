@@ -96,7 +96,9 @@ pub fn plan(a: &Activity, customers: LazyFrame, ledger: LazyFrame, as_of: NaiveD
     let key = a.key.value.as_str();
     let mut args = JoinArgs::new(JoinType::Left);
     args.maintain_order = MaintainOrderJoin::Left;
-    let joined = customers.join(per_customer, [col(key).cast(DataType::String)], [col(MASTER)], args);
+    // On the key column itself, so that the join keeps one key column.
+    let customers = customers.with_column(col(key).cast(DataType::String));
+    let joined = customers.join(per_customer, [col(key)], [col(MASTER)], args);
     Ok(joined.with_columns(finished(a, today)).drop(cols(working(a))))
 }
 

@@ -165,6 +165,10 @@ fn the_declared_schema_is_the_one_produced() {
     let schemas: Vec<Schema> = inputs.iter().map(|t| t.schema().as_ref().clone()).collect();
     let out = built.run(inputs).unwrap();
     assert_eq!(&built.schema(&schemas), out.tables[0].schema().as_ref());
+    // The customers' columns, then what activity computes: one key column.
+    let names: Vec<String> = out.tables[0].get_column_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names[..2], ["master_id", "invalid"]);
+    assert_eq!(names.len(), 2 + 6 * 3 + 4 + 4 + 5 + 1, "{names:?}");
 }
 
 #[test]

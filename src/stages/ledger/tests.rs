@@ -168,7 +168,10 @@ fn documents_in_their_invoices_currency_are_at_its_rate() {
     assert!(out.rejects.is_none(), "{:?}", out.rejects);
     let s = |v: &str| Some(v.to_string());
     // 33.33 of 100.00 at 7.00 is 233.31; an unreferenced receipt keeps its own date's rate.
-    assert_eq!(strings(&out.tables[0], "base_amount"), [s("700.00"), s("-700.00"), s("700.00"), s("233.31"), s("69.00")]);
+    assert_eq!(
+        strings(&out.tables[0], "base_amount"),
+        [s("700.00"), s("-700.00"), s("700.00"), s("233.31"), s("69.00")]
+    );
     let report = out.report.unwrap();
     assert_eq!(report["by_doc_type"][RED]["exchange_difference"], "12.00");
     assert_eq!(report["by_doc_type"][PAY]["exchange_difference"], "-4.69");
