@@ -201,3 +201,42 @@ fn a_second_run_moves_credit_grades_and_lists_the_changes() {
     assert_eq!(lowered, expected);
     assert!(texts(&graded, "from").iter().all(|g| g == "C") && texts(&graded, "to").iter().all(|g| g == "D"));
 }
+
+/// What people read is in the workbook: the status and tier counts (each adding up to
+/// every customer), the aging and the changes. BG/NBD fitted on the sample and gave
+/// every buyer, and no prospect, a probability of being alive.
+#[test]
+fn counts_aging_and_the_model_are_in_the_run() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let run = example_run();
+    let tiered = read_parquet(&run.join("tiered_customers.parquet"));
+    let mut book = open_workbook_auto(run.join("quarterly_inventory.xlsx")).unwrap();
+    let names = book.sheet_names();
+    for sheet in ["customers_by_status", "customers_by_tier", "aging", "tiered_customers_changes"] {
+        assert!(names.iter().any(|n| n == sheet), "{sheet} is not in {names:?}");
+    }
+    let counts = |sheet: &str, column: &str| -> HashMap<String, f64> {
+        let range = book.worksheet_range(sheet).unwrap();
+        let mut rows = range.rows();
+        let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+        let (key, count) = (header.iter().position(|h| h == column).unwrap(), header.len() - 1);
+        rows.map(|r| (r[key].to_string(), if let Data::Float(n) = r[count] { n } else { f64::NAN })).collect()
+    };
+    let statuses = counts("customers_by_status", "status");
+    assert_eq!(statuses["合计"], tiered.height() as f64);
+    for (status, n) in &statuses {
+        let ours = texts(&tiered, "status").iter().filter(|s| *s == status).count();
+        assert!(status == "合计" || ours as f64 == *n, "{status}: {n} in the workbook, {ours} in the table");
+    }
+    assert_eq!(counts("customers_by_tier", "tier")["合计"], tiered.height() as f64);
+
+    let manifest = example_manifest();
+    let stages = manifest["stages"].as_array().unwrap();
+    let fit = &stages.iter().find(|s| s["kind"] == "activity").unwrap()["report"]["bgnbd"];
+    assert_eq!(fit["converged"], true, "{fit}");
+    let buyers = texts(&tiered, "frequency").iter().filter(|f| !f.is_empty()).count();
+    assert_eq!(fit["customers"], buyers);
+    let alive = texts(&tiered, "p_alive");
+    let given = alive.iter().filter(|p| !p.is_empty()).count();
+    assert_eq!(given, buyers, "every buyer, and no one else, has p_alive");
+}

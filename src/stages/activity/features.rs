@@ -33,7 +33,8 @@ fn windows(a: &Activity) -> Vec<(String, Option<u32>)> {
 pub fn computed(a: &Activity) -> Vec<String> {
     let windowed = windows(a).into_iter().flat_map(|(w, _)| PER_WINDOW.map(|f| format!("{f}_{w}")));
     let rest = DATES.iter().chain(&SUMMARY).chain(&super::rfm::COLUMNS).chain(&[AS_OF]).map(|c| c.to_string());
-    windowed.chain(rest).collect()
+    let model = a.bgnbd.iter().flat_map(|b| b.columns());
+    windowed.chain(rest).chain(model).collect()
 }
 
 fn day_number(date: NaiveDate) -> i32 {

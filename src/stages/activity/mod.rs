@@ -8,7 +8,11 @@
 //! A credit note reduces its invoice: in amounts on its own date, and as a purchase,
 //! so an invoice it reverses in full is no purchase at all.
 
+mod alive;
+mod bgnbd;
 mod features;
+#[cfg(test)]
+mod reference_tests;
 mod rfm;
 #[cfg(test)]
 mod tests;
@@ -44,6 +48,8 @@ pub struct ActivityConfig {
     /// that holds names the customer's status.
     #[serde(default)]
     pub status: IndexMap<String, Spanned<String>>,
+    /// BG/NBD: each buyer's probability of being alive and expected purchases.
+    pub bgnbd: Option<alive::BgNbdConfig>,
 }
 
 fn default_key() -> Spanned<String> {
@@ -71,6 +77,7 @@ pub struct Activity {
     /// Recency, frequency and monetary columns.
     rfm: [Spanned<String>; 3],
     status: Vec<(String, Sql)>,
+    bgnbd: Option<alive::BgNbdConfig>,
 }
 
 impl ActivityConfig {
@@ -98,6 +105,7 @@ impl ActivityConfig {
             windows,
             rfm,
             status,
+            bgnbd: self.bgnbd.filter(|b| b.enabled),
         })
     }
 }
@@ -154,7 +162,10 @@ impl Stage for Activity {
             return Err(problems);
         }
         let (customers, ledger) = two(empty_frames(inputs));
-        let schema = super::planned_schema(self.plan(customers, ledger, chrono::NaiveDate::default()))?;
+        let mut schema = super::planned_schema(self.plan(customers, ledger, chrono::NaiveDate::default()))?;
+        for column in self.bgnbd.iter().flat_map(|b| b.columns()) {
+            schema.with_column(column.into(), DataType::Float64);
+        }
         Ok(vec![schema])
     }
 
@@ -162,7 +173,16 @@ impl Stage for Activity {
         let (customers, ledger) = two(inputs);
         let later = features::later_documents(&ledger, cx.as_of)?;
         let table = self.plan(customers.lazy(), ledger.lazy(), cx.as_of)?.collect()?;
-        let (report, findings) = rfm::report(self, &table, later)?;
+        let (mut report, mut findings) = rfm::report(self, &table, later)?;
+        let table = match &self.bgnbd {
+            Some(config) => {
+                let (table, fitted, warnings) = alive::add(config, table)?;
+                report["bgnbd"] = fitted;
+                findings.extend(warnings);
+                table
+            }
+            None => table,
+        };
         Ok(StageOutput { tables: vec![table], report: Some(report), findings, ..Default::default() })
     }
 }
