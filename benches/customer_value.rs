@@ -27,6 +27,10 @@ fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(AS_OF.0, AS_OF.1, AS_OF.2).unwrap()
 }
 
+fn scan(dir: &Path, name: &str) -> LazyFrame {
+    LazyFrame::scan_parquet(dir.join(name).to_str().unwrap().into(), Default::default()).unwrap()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.iter().position(|a| a == "--tally" || a == "--polars");
@@ -54,11 +58,8 @@ fn main() {
 /// The four stages as a pipeline runs them, each on the one before's output.
 fn tally_chain(dir: &Path) {
     let started = Instant::now();
-    let scan = |name: &str| {
-        let path = dir.join(name).to_str().unwrap().to_string();
-        LazyFrame::scan_parquet(path.into(), Default::default()).unwrap().collect().unwrap()
-    };
-    let (customers, documents) = (scan("customers.parquet"), scan("documents.parquet"));
+    let read = |name: &str| scan(dir, name).collect().unwrap();
+    let (customers, documents) = (read("customers.parquet"), read("documents.parquet"));
     println!("  read                {:>8.2} s", started.elapsed().as_secs_f64());
     let cx = RunContext::detached(as_of());
     let run = |yaml: &str, inputs: Vec<DataFrame>| {
@@ -104,12 +105,9 @@ fn tally_chain(dir: &Path) {
 /// aged in buckets; quantile tiers. No BG/NBD: Polars has no optimizer.
 fn polars_query(dir: &Path) {
     let started = Instant::now();
-    let path = dir.join("documents.parquet").to_str().unwrap().to_string();
     let today = (as_of() - NaiveDate::default()).num_days() as i32;
-    let docs = LazyFrame::scan_parquet(path.into(), Default::default())
-        .unwrap()
-        .filter(col("doc_date").cast(DataType::Int32).lt_eq(lit(today)))
-        .with_columns([
+    let docs =
+        scan(dir, "documents.parquet").filter(col("doc_date").cast(DataType::Int32).lt_eq(lit(today))).with_columns([
             col("doc_date").cast(DataType::Int32).alias("day"),
             (col("amount").cast(DataType::Float64) * lit(100.0))
                 .round(0, RoundMode::HalfAwayFromZero)
@@ -170,7 +168,6 @@ fn polars_query(dir: &Path) {
         aggs.push(col("open").filter(within).sum().alias(name));
     }
     let per_customer = invoices.group_by([col("customer_id")]).agg(aggs);
-    let customers = dir.join("customers.parquet").to_str().unwrap().to_string();
     let quantile = |c: &str| {
         let rank =
             col(c).rank(RankOptions { method: RankMethod::Min, descending: false }, None).cast(DataType::Float64);
@@ -181,8 +178,7 @@ fn polars_query(dir: &Path) {
             .then(lit("mid"))
             .otherwise(lit("low"))
     };
-    let table = LazyFrame::scan_parquet(customers.into(), Default::default())
-        .unwrap()
+    let table = scan(dir, "customers.parquet")
         .join(per_customer, [col("master_id")], [col("customer_id")], left)
         .with_columns([quantile("txn_days_365d").alias("frequency_tier"), quantile("net_365d").alias("amount_tier")])
         .collect()

@@ -215,7 +215,7 @@ fn counts_aging_and_the_model_are_in_the_run() {
     for sheet in ["customers_by_status", "customers_by_tier", "aging", "tiered_customers_changes"] {
         assert!(names.iter().any(|n| n == sheet), "{sheet} is not in {names:?}");
     }
-    let counts = |sheet: &str, column: &str| -> HashMap<String, f64> {
+    let mut counts = |sheet: &str, column: &str| -> HashMap<String, f64> {
         let range = book.worksheet_range(sheet).unwrap();
         let mut rows = range.rows();
         let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
