@@ -89,7 +89,7 @@ fn tally_chain(dir: &Path) {
   output: tiered
   quantile_tiers: { frequency_tier: txn_days_365d, amount_tier: net_amount_365d }
   rules: { risk: \"overdue_amount > 0.3 * open_amount\", key: \"net_amount_365d >= 500000\", normal: 'true' }
-  credit: { grades: [A, B, C, D], initial: C, downgrade_when: \"max_days_overdue > 60\" }",
+  credit: { grades: [A, B, C, D], initial: C, upgrade_after_on_time_months: 3, downgrade_when: \"max_days_overdue > 60\" }",
         vec![activity.tables[0].clone(), aging.tables[0].clone()],
     );
     if let Some(fit) = activity.report.as_ref().map(|r| &r["bgnbd"]) {

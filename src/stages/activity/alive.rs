@@ -78,7 +78,7 @@ pub fn add(config: &BgNbdConfig, mut table: DataFrame) -> PolarsResult<(DataFram
     table.with_column(Float64Chunked::from_iter_options(expected_name.into(), expected.into_iter()).into_column())?;
     report["fitted"] = json!(fitted.is_ok());
     let findings = match fitted {
-        Ok(_) => Vec::new(),
+        Ok(fit) => degenerate(&fit).into_iter().collect(),
         Err(message) => vec![Finding::new(Severity::Warn, "bgnbd_not_fitted", message)],
     };
     Ok((table, report, findings))
@@ -92,6 +92,24 @@ fn describe(fit: &Fit, report: &mut Value) -> bool {
     report["iterations"] = json!(fit.iterations);
     report["converged"] = json!(fit.converged);
     fit.converged
+}
+
+/// A fit at the edge of the parameter space: a or b near 0 or without bound means the
+/// data show no drop-out to speak of (or nothing but), and BG/NBD reduces to a
+/// simpler model. Its predictions stand, but the parameters say little.
+fn degenerate(fit: &Fit) -> Option<Finding> {
+    let p = &fit.params;
+    let edge = [("r", p.r), ("alpha", p.alpha), ("a", p.a), ("b", p.b)]
+        .into_iter()
+        .filter(|(_, v)| !(1e-6..=1e6).contains(v))
+        .map(|(name, v)| format!("{name} {v:.3e}"))
+        .collect::<Vec<_>>();
+    let message = format!(
+        "BG/NBD converged at the edge of its parameter space ({}): the purchases show little sign of customers \
+         dropping out, and the parameters describe a simpler model",
+        edge.join(", ")
+    );
+    (!edge.is_empty()).then(|| Finding::new(Severity::Warn, "bgnbd_degenerate", message))
 }
 
 fn unconverged(fit: &Fit) -> String {

@@ -156,6 +156,7 @@ fn bgnbd_in_the_stage() {
     let out = stage("activity", body).run(vec![customers.clone(), ledger.clone()]).unwrap();
     let report = out.report.unwrap();
     assert_eq!(report["bgnbd"]["converged"], true, "{report}");
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
     assert_eq!(report["bgnbd"]["customers"], 2000);
     let table = &out.tables[0];
     let alive = table.column("p_alive").unwrap().f64().unwrap();
@@ -168,6 +169,29 @@ fn bgnbd_in_the_stage() {
     let out = stage("activity", strict).run(vec![customers, ledger]).unwrap();
     assert!(out.findings.iter().any(|f| f.code == "bgnbd_not_fitted"));
     assert_eq!(out.tables[0].column("p_alive").unwrap().null_count(), 2001);
+}
+
+/// Customers who all keep buying every month to the end show no drop-out: the fit
+/// runs to the edge of the parameter space, and the stage says so.
+#[test]
+fn bgnbd_warns_when_no_one_drops_out() {
+    let mut docs = Vec::new();
+    for c in 0..200 {
+        for k in 0..(5 + c % 20) {
+            docs.push((format!("F{c}-{k}"), format!("M{c}"), date(1000 - 30 * k as i64 - c as i64 % 7)));
+        }
+    }
+    let rows: Vec<Doc> = docs
+        .iter()
+        .map(|(no, who, day)| (no.as_str(), "蓝字发票", None, who.as_str(), day.as_str(), "10.00"))
+        .collect();
+    let ledger = stage("ledger", "input: docs\noutput: ledger\n").run(vec![documents(&rows)]).unwrap().tables.remove(0);
+    let ids: Vec<String> = (0..200).map(|i| format!("M{i}")).collect();
+    let customers = df! { "master_id" => &ids }.unwrap();
+    let body = "customers: customers\nledger: ledger\noutput: activity\nbgnbd: {}\n";
+    let out = stage("activity", body).run(vec![customers, ledger]).unwrap();
+    let codes: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).filter(|c| c.starts_with("bgnbd")).collect();
+    assert_eq!(codes, ["bgnbd_degenerate"], "{}", out.report.unwrap());
 }
 
 /// Day `n` counted back from the as-of date's 1000th day: 1000 is 2024-12-31.
