@@ -140,6 +140,7 @@ fn patterns(table: &DataFrame) -> PolarsResult<Vec<Pattern>> {
             col(SUMMARY[2]).cast(DataType::Float64),
         ])
         .agg([len().cast(DataType::Float64).alias("__customers")])
+        .sort([SUMMARY[0], SUMMARY[1], SUMMARY[2]], Default::default())
         .collect()?;
     let [x, t_x, t] = [SUMMARY[0], SUMMARY[1], SUMMARY[2]].map(|c| grouped.column(c));
     let (x, t_x, t, n) = (x?.u32()?, t_x?.f64()?, t?.f64()?, grouped.column("__customers")?.f64()?);

@@ -10,6 +10,7 @@
 
 use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::neldermead::NelderMead;
 use argmin::solver::quasinewton::BFGS;
 use rayon::prelude::*;
 
@@ -51,26 +52,58 @@ pub fn fit(patterns: &[Pattern]) -> Result<Fit, String> {
     let scale = 1.0 / oldest;
     let scaled: Vec<Pattern> = patterns.iter().map(|p| Pattern { t_x: p.t_x * scale, t: p.t * scale, ..*p }).collect();
     let likelihood = Likelihood { patterns: &scaled, customers: patterns.iter().map(|p| p.customers).sum() };
-    let solver = BFGS::new(MoreThuenteLineSearch::new()).with_tolerance_cost(1e-12).map_err(|e| e.to_string())?;
-    let start = vec![0.1; 4];
-    let identity = (0..4).map(|i| (0..4).map(|j| f64::from(u8::from(i == j))).collect()).collect::<Vec<Vec<f64>>>();
-    let result = Executor::new(likelihood, solver)
-        .configure(|state| state.param(start).inv_hessian(identity).max_iters(MAX_ITERATIONS))
-        .run()
-        .map_err(|e| e.to_string())?;
-    let state = result.state();
-    let best = state.get_best_param().ok_or("the optimizer returned no parameters")?;
+    // Where BFGS fails (its curvature estimate can stop pointing downhill on a flat
+    // likelihood, at the edge of the parameter space), Nelder–Mead, which needs no
+    // gradient, is tried from the same start.
+    let (best, iterations, converged) = match quasi_newton(likelihood) {
+        Ok(found) if found.2 => found,
+        bfgs => match (simplex(likelihood), bfgs) {
+            (Ok(found), _) => found,
+            (Err(_), Ok(found)) => found,
+            (Err(e), Err(_)) => return Err(e),
+        },
+    };
     let [r, alpha, a, b] = [0, 1, 2, 3].map(|i| best[i].exp());
     let params = Params { r, alpha: alpha / scale, a, b };
-    let converged = state.get_termination_reason() == Some(&TerminationReason::SolverConverged)
-        && [params.r, params.alpha, params.a, params.b].iter().all(|v| v.is_finite() && *v > 0.0);
-    Ok(Fit { params, log_likelihood: log_likelihood(&params, patterns), iterations: state.get_iter(), converged })
+    let converged = converged && [params.r, params.alpha, params.a, params.b].iter().all(|v| v.is_finite() && *v > 0.0);
+    Ok(Fit { params, log_likelihood: log_likelihood(&params, patterns), iterations, converged })
+}
+
+/// The best log-parameters, the iterations and whether the solver converged.
+type Found = (Vec<f64>, u64, bool);
+
+const START: f64 = 0.1;
+
+fn quasi_newton(likelihood: Likelihood) -> Result<Found, String> {
+    let solver = BFGS::new(MoreThuenteLineSearch::new()).with_tolerance_cost(1e-12).map_err(|e| e.to_string())?;
+    let identity = (0..4).map(|i| (0..4).map(|j| f64::from(u8::from(i == j))).collect()).collect::<Vec<Vec<f64>>>();
+    let result = Executor::new(likelihood, solver)
+        .configure(|state| state.param(vec![START; 4]).inv_hessian(identity).max_iters(MAX_ITERATIONS))
+        .run()
+        .map_err(|e| e.to_string())?;
+    found(result.state())
+}
+
+fn simplex(likelihood: Likelihood) -> Result<Found, String> {
+    let corners = (0..5).map(|k| (0..4).map(|i| START + if i + 1 == k { 1.0 } else { 0.0 }).collect()).collect();
+    let solver = NelderMead::new(corners).with_sd_tolerance(1e-12).map_err(|e| e.to_string())?;
+    let result = Executor::new(likelihood, solver)
+        .configure(|state| state.max_iters(20 * MAX_ITERATIONS))
+        .run()
+        .map_err(|e| e.to_string())?;
+    found(result.state())
+}
+
+fn found<S: State<Param = Vec<f64>>>(state: &S) -> Result<Found, String> {
+    let best = state.get_best_param().ok_or("the optimizer returned no parameters")?.clone();
+    let converged = state.get_termination_reason() == Some(&TerminationReason::SolverConverged);
+    Ok((best, state.get_iter(), converged))
 }
 
 /// The log-likelihood of the patterns under the parameters, summed over customers.
 pub fn log_likelihood(p: &Params, patterns: &[Pattern]) -> f64 {
     let by_x = ByX::new(p, max_x(patterns));
-    patterns.par_iter().map(|c| c.customers * term(p, &by_x, c).0).sum()
+    patterns.iter().map(|c| c.customers * term(p, &by_x, c).0).sum()
 }
 
 /// The probability that a customer with this summary has not dropped out.
@@ -158,6 +191,7 @@ fn term(p: &Params, by_x: &ByX, c: &Pattern) -> (f64, [f64; 4]) {
 }
 
 /// The mean negative log-likelihood, as a function of the log-parameters.
+#[derive(Clone, Copy)]
 struct Likelihood<'a> {
     patterns: &'a [Pattern],
     customers: f64,
@@ -168,14 +202,20 @@ impl Likelihood<'_> {
         let [r, alpha, a, b] = [0, 1, 2, 3].map(|i| log_params[i].exp());
         let p = Params { r, alpha, a, b };
         let by_x = ByX::new(&p, max_x(self.patterns));
-        let (value, slope) = self
+        let add = |(v1, g1): (f64, [f64; 4]), (v2, g2): (f64, [f64; 4])| (v1 + v2, [0, 1, 2, 3].map(|i| g1[i] + g2[i]));
+        // Summed in fixed chunks, then in order, so that a fit does not depend on how
+        // threads were scheduled.
+        let chunks: Vec<(f64, [f64; 4])> = self
             .patterns
-            .par_iter()
-            .map(|c| {
-                let (v, g) = term(&p, &by_x, c);
-                (c.customers * v, g.map(|g| c.customers * g))
+            .par_chunks(4096)
+            .map(|chunk| {
+                chunk.iter().fold((0.0, [0.0; 4]), |sum, c| {
+                    let (v, g) = term(&p, &by_x, c);
+                    add(sum, (c.customers * v, g.map(|g| c.customers * g)))
+                })
             })
-            .reduce(|| (0.0, [0.0; 4]), |(v1, g1), (v2, g2)| (v1 + v2, [0, 1, 2, 3].map(|i| g1[i] + g2[i])));
+            .collect();
+        let (value, slope) = chunks.into_iter().fold((0.0, [0.0; 4]), add);
         (-value / self.customers, slope.iter().map(|g| -g / self.customers).collect())
     }
 }
@@ -185,7 +225,8 @@ impl CostFunction for Likelihood<'_> {
     type Output = f64;
 
     fn cost(&self, log_params: &Self::Param) -> Result<f64, Error> {
-        Ok(self.evaluate(log_params).0)
+        // Infinite where it cannot be computed, so that no solver steps there.
+        Ok(Some(self.evaluate(log_params).0).filter(|v| v.is_finite()).unwrap_or(f64::INFINITY))
     }
 }
 
