@@ -195,6 +195,13 @@ pub fn cents(e: Expr) -> Expr {
     )
 }
 
+/// Aggregation: the sum of whole cents where `condition` holds, 0 where it never does.
+/// In a group-by, a masked sum keeps Polars' fast path that a filter in the
+/// aggregation (which regroups the rows) loses.
+pub fn sum_where(cents: Expr, condition: Expr) -> Expr {
+    when(condition).then(cents).otherwise(lit(0i64)).sum()
+}
+
 /// Expression: whole cents (Int64) as `Decimal(18, 2)`, for an output.
 pub fn from_cents(e: Expr) -> Expr {
     e.cast(DataType::Int64).map(

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use super::Activity;
 use crate::stages::ledger::columns::{DOC_DATE, DOC_NO};
 use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER};
-use crate::values::{cents, from_cents};
+use crate::values::{cents, from_cents, sum_where};
 
 pub const DAYS_SINCE_LAST: &str = "days_since_last_txn";
 pub const TXN_COUNT_ALL: &str = "txn_count_all";
@@ -77,15 +77,16 @@ pub fn plan(a: &Activity, customers: LazyFrame, ledger: LazyFrame, as_of: NaiveD
         let purchase = col("__purchase").and(within(days));
         bought.push(purchase.clone().sum().cast(DataType::UInt32).alias(format!("txn_count_{w}")));
         bought.push(col("__day").filter(purchase).n_unique().cast(DataType::UInt32).alias(format!("txn_days_{w}")));
-        bought.push(col("__cents").filter(within(days)).sum().alias(format!("__gross_{w}")));
-        credited.push(col("__cents").filter(within(days)).sum().alias(format!("__red_{w}")));
+        bought.push(sum_where(col("__cents"), within(days)).alias(format!("__gross_{w}")));
+        credited.push(sum_where(col("__cents"), within(days)).alias(format!("__red_{w}")));
     }
-    let first_day = col("__day").filter(col("__purchase")).min();
+    let purchase_day = || when(col("__purchase")).then(col("__day")).otherwise(lit(NULL).cast(DataType::Int32));
+    let first_day = purchase_day().min();
     bought.extend([
         first_day.clone().alias("__first"),
-        col("__day").filter(col("__purchase")).max().alias("__last"),
-        col("__net").filter(col("__purchase")).sum().alias("__purchased"),
-        col("__net").filter(col("__purchase").and(col("__day").eq(first_day))).sum().alias("__first_value"),
+        purchase_day().max().alias("__last"),
+        sum_where(col("__net"), col("__purchase")).alias("__purchased"),
+        sum_where(col("__net"), col("__purchase").and(col("__day").eq(first_day))).alias("__first_value"),
     ]);
     let per_customer = invoices.group_by([col(MASTER)]).agg(bought).join(
         reds.group_by([col(MASTER)]).agg(credited),

@@ -11,7 +11,7 @@ use super::{Aging, Basis};
 use crate::stages::ledger::columns::{DOC_DATE, DOC_NO, DUE_DATE};
 use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER, RECEIPT};
 use crate::stages::{Finding, Severity};
-use crate::values::{cents, cents_text, from_cents};
+use crate::values::{cents, cents_text, from_cents, sum_where};
 
 pub const OPEN: &str = "open_amount";
 pub const OVERDUE: &str = "overdue_amount";
@@ -146,28 +146,28 @@ fn customers(aging: &Aging, invoices: LazyFrame, ledger: LazyFrame, as_of: Naive
     let overdue = col("__overdue_days").gt(lit(0)).and(open().gt(zero()));
     let mut owed = vec![
         open().sum().alias("__open"),
-        open().filter(overdue.clone()).sum().alias("__overdue"),
-        col("__overdue_days").filter(overdue).max().alias(MAX_DAYS_OVERDUE),
+        sum_where(open(), overdue.clone()).alias("__overdue"),
+        when(overdue)
+            .then(col("__overdue_days"))
+            .otherwise(lit(NULL).cast(DataType::Int32))
+            .max()
+            .alias(MAX_DAYS_OVERDUE),
         open().gt(zero()).sum().cast(DataType::UInt32).alias("open_invoices"),
         col("__assumed").sum().cast(DataType::UInt32).alias("due_dates_assumed"),
         col("__remaining").sum().alias("__remaining"),
         col("__pool").first().alias("__pool"),
     ];
     let names = aging.bucket_names();
-    owed.extend(
-        bucket_conditions(aging).into_iter().zip(&names).map(|(c, n)| open().filter(c).sum().alias(n.as_str())),
-    );
+    owed.extend(bucket_conditions(aging).into_iter().zip(&names).map(|(c, n)| sum_where(open(), c).alias(n.as_str())));
     owed.extend(
         ends.iter()
             .enumerate()
-            .map(|(k, e)| col("__net").filter(col("__due").lt_eq(lit(*e))).sum().alias(format!("__due_{k}"))),
+            .map(|(k, e)| sum_where(col("__net"), col("__due").lt_eq(lit(*e))).alias(format!("__due_{k}"))),
     );
     let receipts = dated(ledger, as_of).filter(col(KIND).eq(lit(RECEIPT))).group_by([col(MASTER)]).agg(
         ends.iter()
             .enumerate()
-            .map(|(k, e)| {
-                cents(col(BASE_AMOUNT)).filter(day(DOC_DATE).lt_eq(lit(*e))).sum().alias(format!("__paid_{k}"))
-            })
+            .map(|(k, e)| sum_where(cents(col(BASE_AMOUNT)), day(DOC_DATE).lt_eq(lit(*e))).alias(format!("__paid_{k}")))
             .chain([cents(col(BASE_AMOUNT)).sum().alias("__received")])
             .collect::<Vec<_>>(),
     );
