@@ -236,11 +236,11 @@ pub fn report(
     customers: &DataFrame,
     as_of: NaiveDate,
 ) -> PolarsResult<(Value, Vec<Finding>)> {
-    let sum_of = |kind: &str| -> PolarsResult<i64> {
-        let lf = dated(ledger.clone().lazy(), as_of).filter(col(KIND).eq(lit(kind)));
-        let total = lf.select([cents(col(BASE_AMOUNT)).sum()]).collect()?;
-        Ok(total.column(BASE_AMOUNT)?.i64()?.get(0).unwrap_or(0))
-    };
+    // One pass over the ledger for the three kinds' totals.
+    let kinds = [INVOICE, CREDIT_NOTE, RECEIPT];
+    let sums = kinds.map(|k| sum_where(cents(col(BASE_AMOUNT)), col(KIND).eq(lit(k))).alias(k));
+    let totals = dated(ledger.clone().lazy(), as_of).select(sums).collect()?;
+    let sum_of = |kind: &str| -> PolarsResult<i64> { Ok(totals.column(kind)?.i64()?.get(0).unwrap_or(0)) };
     let (invoiced, reversed, received) = (sum_of(INVOICE)?, sum_of(CREDIT_NOTE)?, sum_of(RECEIPT)?);
     let output_sum = |column: &str| -> PolarsResult<i64> {
         let total = customers.clone().lazy().select([cents(col(column)).sum()]).collect()?;
