@@ -49,7 +49,6 @@ impl BgNbdConfig {
 
 /// The table with the model's two columns, its report, and a warning where it has none.
 pub fn add(config: &BgNbdConfig, mut table: DataFrame) -> PolarsResult<(DataFrame, Value, Vec<Finding>)> {
-    let [x, t_x, t] = summary(&table)?;
     let patterns = patterns(&table)?;
     let buyers: f64 = patterns.iter().map(|p| p.customers).sum();
     let repeat = patterns.iter().filter(|p| p.x > 0).map(|p| p.customers).sum::<f64>() as usize;
@@ -67,10 +66,14 @@ pub fn add(config: &BgNbdConfig, mut table: DataFrame) -> PolarsResult<(DataFram
             config.min_repeat_customers
         ))
     } else {
-        bgnbd::fit(&patterns).and_then(|fit| if describe(&fit, &mut report) { Ok(fit) } else { Err(unconverged(&fit)) })
+        bgnbd::fit(&patterns)
     };
+    if let Ok(fit) = &fitted {
+        describe(fit, &mut report);
+    }
+    let fitted = fitted.and_then(|fit| if fit.converged { Ok(fit) } else { Err(unconverged(&fit)) });
     let (alive, expected) = match &fitted {
-        Ok(fit) => predict(fit, config.horizon, &x, &t_x, &t),
+        Ok(fit) => predict(fit, config.horizon, &table)?,
         Err(_) => (vec![None; table.height()], vec![None; table.height()]),
     };
     let [alive_name, expected_name] = config.columns();
@@ -84,14 +87,13 @@ pub fn add(config: &BgNbdConfig, mut table: DataFrame) -> PolarsResult<(DataFram
     Ok((table, report, findings))
 }
 
-/// Records the fit in the report; true when it converged.
-fn describe(fit: &Fit, report: &mut Value) -> bool {
+/// Records the fit in the report.
+fn describe(fit: &Fit, report: &mut Value) {
     let p = &fit.params;
     report["params"] = json!({ "r": p.r, "alpha": p.alpha, "a": p.a, "b": p.b });
     report["log_likelihood"] = json!(fit.log_likelihood);
     report["iterations"] = json!(fit.iterations);
     report["converged"] = json!(fit.converged);
-    fit.converged
 }
 
 /// A fit at the edge of the parameter space: a or b near 0 or without bound means the
@@ -121,8 +123,8 @@ fn unconverged(fit: &Fit) -> String {
 }
 
 /// The summary columns, as numbers; null for customers who never bought.
-fn summary(table: &DataFrame) -> PolarsResult<[Vec<Option<f64>>; 3]> {
-    let column = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
+fn summary(table: &DataFrame) -> PolarsResult<[Values; 3]> {
+    let column = |name: &str| -> PolarsResult<Values> {
         Ok(table.column(name)?.cast(&DataType::Float64)?.f64()?.iter().collect())
     };
     Ok([column(SUMMARY[0])?, column(SUMMARY[1])?, column(SUMMARY[2])?])
@@ -148,16 +150,14 @@ fn patterns(table: &DataFrame) -> PolarsResult<Vec<Pattern>> {
     Ok(rows.filter_map(|(((x, t_x), t), n)| Some(Pattern { x: x?, t_x: t_x?, t: t?, customers: n? })).collect())
 }
 
+/// A column's values, null where there are none.
+type Values = Vec<Option<f64>>;
+
 /// P(alive) and expected purchases per customer; null for those who never bought.
-fn predict(
-    fit: &Fit,
-    horizon: Days,
-    x: &[Option<f64>],
-    t_x: &[Option<f64>],
-    t: &[Option<f64>],
-) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+fn predict(fit: &Fit, horizon: Days, table: &DataFrame) -> PolarsResult<(Values, Values)> {
+    let [x, t_x, t] = summary(table)?;
     let p = &fit.params;
-    (0..x.len())
+    Ok((0..x.len())
         .into_par_iter()
         .map(|i| match (x[i], t_x[i], t[i]) {
             (Some(x), Some(t_x), Some(t)) => {
@@ -167,5 +167,5 @@ fn predict(
             }
             _ => (None, None),
         })
-        .unzip()
+        .unzip())
 }

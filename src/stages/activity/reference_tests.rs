@@ -46,23 +46,29 @@ fn assert_params(got: &Params, want: &Params, tolerance: f64, what: &str) {
     }
 }
 
+/// Activity's inputs: the customers, and a ledger of their invoices, each
+/// `(customer, date, amount)` and numbered in order.
+fn inputs(ids: &[String], invoices: &[(String, String, String)]) -> Vec<DataFrame> {
+    let numbers: Vec<String> = (0..invoices.len()).map(|i| format!("FP{i:06}")).collect();
+    let docs: Vec<Doc> = invoices
+        .iter()
+        .zip(&numbers)
+        .map(|((who, day, amount), no)| (no.as_str(), "蓝字发票", None, who.as_str(), day.as_str(), amount.as_str()))
+        .collect();
+    let ledger = stage("ledger", "input: docs\noutput: ledger\n").run(vec![documents(&docs)]).unwrap().tables.remove(0);
+    vec![df! { "master_id" => ids }.unwrap(), ledger]
+}
+
 /// Made-up purchases, several on some days and some after the as-of date, summarised
 /// by activity as lifetimes' `summary_data_from_transaction_data` does with daily
 /// periods: row for row, to the cent.
 #[test]
 fn repeat_purchase_summary_equals_lifetimes() {
-    let transactions = rows("transactions.csv");
-    let numbers: Vec<String> = (0..transactions.len()).map(|i| format!("FP{i:05}")).collect();
-    let docs: Vec<Doc> = transactions
-        .iter()
-        .zip(&numbers)
-        .map(|(t, no)| (no.as_str(), "蓝字发票", None, t[0].as_str(), t[1].as_str(), t[2].as_str()))
-        .collect();
-    let ledger = stage("ledger", "input: docs\noutput: ledger\n").run(vec![documents(&docs)]).unwrap().tables.remove(0);
+    let transactions: Vec<_> =
+        rows("transactions.csv").into_iter().map(|t| (t[0].clone(), t[1].clone(), t[2].clone())).collect();
     let ids: Vec<String> = (0..300).map(|c| format!("C{c:03}")).collect();
-    let customers = df! { "master_id" => &ids }.unwrap();
     let body = "customers: customers\nledger: ledger\noutput: activity\n";
-    let table = stage("activity", body).run(vec![customers, ledger]).unwrap().tables.remove(0);
+    let table = stage("activity", body).run(inputs(&ids, &transactions)).unwrap().tables.remove(0);
 
     let expected = rows("summary.csv");
     let ours = |column: &str| -> Vec<Option<f64>> {
@@ -141,19 +147,12 @@ fn bgnbd_in_the_stage() {
             0 => vec![first],
             x => (0..=x as i64).map(|k| first + (last - first) * k / x as i64).collect(),
         };
-        for (k, day) in days.iter().enumerate() {
-            docs.push((format!("F{i}-{k}"), format!("M{i}"), date(*day)));
-        }
+        docs.extend(days.iter().map(|day| (format!("M{i}"), date(*day), "10.00".to_string())));
     }
-    let rows: Vec<Doc> = docs
-        .iter()
-        .map(|(no, who, day)| (no.as_str(), "蓝字发票", None, who.as_str(), day.as_str(), "10.00"))
-        .collect();
-    let ledger = stage("ledger", "input: docs\noutput: ledger\n").run(vec![documents(&rows)]).unwrap().tables.remove(0);
     let ids: Vec<String> = (0..2001).map(|i| format!("M{i}")).collect();
-    let customers = df! { "master_id" => &ids }.unwrap();
+    let both = inputs(&ids, &docs);
     let body = "customers: customers\nledger: ledger\noutput: activity\nbgnbd: { horizon: 30d }\n";
-    let out = stage("activity", body).run(vec![customers.clone(), ledger.clone()]).unwrap();
+    let out = stage("activity", body).run(both.clone()).unwrap();
     let report = out.report.unwrap();
     assert_eq!(report["bgnbd"]["converged"], true, "{report}");
     assert!(out.findings.is_empty(), "{:?}", out.findings);
@@ -166,7 +165,7 @@ fn bgnbd_in_the_stage() {
     assert!(expected.iter().flatten().all(|e| e >= 0.0));
 
     let strict = "customers: customers\nledger: ledger\noutput: activity\nbgnbd: { min_repeat_customers: 100000 }\n";
-    let out = stage("activity", strict).run(vec![customers, ledger]).unwrap();
+    let out = stage("activity", strict).run(both).unwrap();
     assert!(out.findings.iter().any(|f| f.code == "bgnbd_not_fitted"));
     assert_eq!(out.tables[0].column("p_alive").unwrap().null_count(), 2001);
 }
@@ -178,18 +177,12 @@ fn bgnbd_warns_when_no_one_drops_out() {
     let mut docs = Vec::new();
     for c in 0..200 {
         for k in 0..(5 + c % 20) {
-            docs.push((format!("F{c}-{k}"), format!("M{c}"), date(1000 - 30 * k as i64 - c as i64 % 7)));
+            docs.push((format!("M{c}"), date(1000 - 30 * k as i64 - c as i64 % 7), "10.00".to_string()));
         }
     }
-    let rows: Vec<Doc> = docs
-        .iter()
-        .map(|(no, who, day)| (no.as_str(), "蓝字发票", None, who.as_str(), day.as_str(), "10.00"))
-        .collect();
-    let ledger = stage("ledger", "input: docs\noutput: ledger\n").run(vec![documents(&rows)]).unwrap().tables.remove(0);
     let ids: Vec<String> = (0..200).map(|i| format!("M{i}")).collect();
-    let customers = df! { "master_id" => &ids }.unwrap();
     let body = "customers: customers\nledger: ledger\noutput: activity\nbgnbd: {}\n";
-    let out = stage("activity", body).run(vec![customers, ledger]).unwrap();
+    let out = stage("activity", body).run(inputs(&ids, &docs)).unwrap();
     let codes: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).filter(|c| c.starts_with("bgnbd")).collect();
     assert_eq!(codes, ["bgnbd_degenerate"], "{:?}", out.findings);
 }
