@@ -347,7 +347,8 @@ pub(super) fn run_node(
             let source = &plan.pipeline.sources[i];
             let bar = progress.start(&format!("load {}", source.name));
             let unreadable = |why: String| Error::input(&source.path, format!("cannot be read: {why}"));
-            let loaded = catch_panic(|| load(source), unreadable)?;
+            let mut loaded = catch_panic(|| load(source), unreadable)?;
+            loaded.table.rechunk_mut_par();
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));
@@ -374,10 +375,19 @@ fn run_stage(
     let run = || stage.run(inputs, cx).map_err(error);
     let mut output = catch_panic(run, |why| error(polars_err!(ComputeError: "internal error: {why}")))?;
     conforms(&stage.outputs(), &node.schemas, &output.tables).map_err(error)?;
+    contiguous(&mut output.tables);
     let rows: Vec<usize> = output.tables.iter().map(DataFrame::height).collect();
     let run = stage_run(plan, node, rows_in, &rows, &mut output, started.elapsed().as_secs_f64())?;
     bar.finish(&format!("{} rows, {} rejected", run.rows_out, run.rows_rejected));
     Ok(NodeOutput::Stage(output, run))
+}
+
+/// Each column of each table in one piece, once, where it is made: a join rechunks a
+/// table whose columns are in pieces, so every stage that joined it would copy it again.
+fn contiguous(tables: &mut [DataFrame]) {
+    tables.iter_mut().for_each(|t| {
+        t.rechunk_mut_par();
+    });
 }
 
 /// A stage's failure, at its place in the pipeline file.

@@ -67,48 +67,44 @@ fn dated(ledger: LazyFrame, as_of: NaiveDate) -> LazyFrame {
 fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<LazyFrame> {
     let documents = dated(ledger, as_of);
     let terms = aging.config.default_terms.0 as i32;
-    let invoices = documents.clone().filter(col(KIND).eq(lit(INVOICE))).select([
+    let amount = || cents(col(BASE_AMOUNT));
+    let is = |kind: &str| col(KIND).eq(lit(kind));
+    let invoices = documents.clone().filter(is(INVOICE)).select([
         col(MASTER),
         col(DOC_NO).cast(DataType::String).alias("__doc"),
         day(DOC_DATE).alias("__day"),
         coalesce(&[day(DUE_DATE), day(DOC_DATE) + lit(terms)]).alias("__due"),
         day(DUE_DATE).is_null().alias("__assumed"),
-        cents(col(BASE_AMOUNT)).alias("__cents"),
+        amount().alias("__cents"),
     ]);
-    let applied = |kind: &str, name: &str| {
-        documents.clone().filter(col(KIND).eq(lit(kind))).select([
-            col(MASTER),
-            col(APPLIES_TO).cast(DataType::String).alias("__doc"),
-            cents(col(BASE_AMOUNT)).alias(name),
-        ])
-    };
-    let join = |how: JoinType| JoinArgs::new(how);
-    let docs = || invoices.clone().select([col("__doc")]);
-    let reversed = applied(CREDIT_NOTE, "__reversed").group_by([col("__doc")]).agg([col("__reversed").sum()]);
-    // A receipt naming an invoice dated after the as-of date pays as unreferenced.
-    let receipts = applied(RECEIPT, "__paid");
-    let referenced = receipts.clone().join(docs(), [col("__doc")], [col("__doc")], join(JoinType::Semi));
-    let referenced = referenced.group_by([col("__doc")]).agg([col("__paid").sum().alias("__referenced")]);
-    let unreferenced = receipts.join(docs(), [col("__doc")], [col("__doc")], join(JoinType::Anti));
-    let unreferenced = unreferenced.group_by([col(MASTER)]).agg([col("__paid").sum().alias("__unreferenced")]);
-
-    let referenced_paid = col("__referenced").fill_null(zero());
-    let by_reference =
-        when(referenced_paid.clone().lt(col("__net"))).then(referenced_paid.clone()).otherwise(col("__net"));
+    // What each invoice's own credit notes reversed and its own receipts paid, in one
+    // grouping: the ledger has linked each to its invoice.
+    let applied = documents
+        .clone()
+        .filter(col(APPLIES_TO).is_not_null())
+        .group_by([col(APPLIES_TO).cast(DataType::String).alias("__doc")]);
+    let applied = applied.agg([
+        sum_where(amount(), is(CREDIT_NOTE)).alias("__reversed"),
+        sum_where(amount(), is(RECEIPT)).alias("__referenced"),
+    ]);
+    let received = documents.filter(is(RECEIPT)).group_by([col(MASTER)]).agg([amount().sum().alias("__received")]);
+    let left = || JoinArgs::new(JoinType::Left);
+    let by_reference = when(col("__referenced").lt(col("__net"))).then(col("__referenced")).otherwise(col("__net"));
     let invoices = invoices
-        .join(reversed, [col("__doc")], [col("__doc")], join(JoinType::Left))
-        .join(referenced, [col("__doc")], [col("__doc")], join(JoinType::Left))
-        .join(unreferenced, [col(MASTER)], [col(MASTER)], join(JoinType::Left))
-        .with_column((col("__cents") + col("__reversed").fill_null(zero())).alias("__net"))
-        .with_column(by_reference.alias("__by_reference"))
+        .join(applied, [col("__doc")], [col("__doc")], left())
+        .join(received, [col(MASTER)], [col(MASTER)], left())
         .with_columns([
-            (col("__net") - col("__by_reference")).alias("__remaining"),
-            (referenced_paid - col("__by_reference")).alias("__excess"),
+            (col("__cents") + col("__reversed").fill_null(zero())).alias("__net"),
+            col("__referenced").fill_null(zero()),
         ])
-        // The oldest first: a window keeps this order within each customer.
-        .sort(["__day", "__doc"], SortMultipleOptions::default());
-    // The pool: unreferenced receipts and what referenced ones paid beyond their invoice.
-    let pool = (col("__excess").sum().over([col(MASTER)])? + col("__unreferenced").fill_null(zero())).alias("__pool");
+        .with_column(by_reference.alias("__by_reference"))
+        .with_column((col("__net") - col("__by_reference")).alias("__remaining"))
+        // The oldest first (DOMAIN §7: date, due date, number); a window keeps this
+        // order within each customer.
+        .sort(["__day", "__due", "__doc"], SortMultipleOptions::default());
+    // The pool: every receipt of the customer's (a receipt naming an invoice dated after
+    // the as-of date among them), less what paid invoices by reference.
+    let pool = (col("__received").fill_null(zero()) - col("__by_reference").sum().over([col(MASTER)])?).alias("__pool");
     let before = (col("__remaining").cum_sum(false).over([col(MASTER)])? - col("__remaining")).alias("__before");
     let left_for_it = col("__pool") - col("__before");
     let from_pool = when(left_for_it.clone().lt_eq(zero()))

@@ -9,7 +9,7 @@ const RED: &str = "红字发票";
 const PAY: &str = "收款单";
 
 /// Document number, due date.
-const DUE: [(&str, &str); 15] = [
+const DUE: [(&str, &str); 17] = [
     ("FP1", "2024-11-30"),
     ("FP2", "2024-12-01"),
     ("FP3", "2025-01-14"),
@@ -25,12 +25,15 @@ const DUE: [(&str, &str); 15] = [
     ("FPE", "2025-03-01"),
     ("FPF", "2025-03-01"),
     ("FPG", "2025-03-01"),
+    ("FPH", "2025-02-01"),
+    ("FPI", "2024-12-31"),
 ];
 
 /// A: a receipt for FP1 and one for nothing, which pays FP1's rest and then FP2.
 /// B: two invoices of one day, paid in number order; FP4 has no due date.
 /// C: a receipt and no invoice. D: an invoice at each bucket bound.
-/// E: paid on time for three months. F: paid late in October.
+/// E: paid on time for three months. F: paid late in October. G: two invoices of one
+/// day, the later-numbered due first, and a receipt for nothing.
 fn ledger() -> DataFrame {
     let docs = documents(&[
         ("FP1", INV, None, "A", "2024-10-01", "1000.00"),
@@ -54,6 +57,9 @@ fn ledger() -> DataFrame {
         ("SK6", PAY, Some("FPC"), "E", "2024-11-28", "50.00"),
         ("FPD", INV, None, "F", "2024-08-01", "100.00"),
         ("SK7", PAY, Some("FPD"), "F", "2024-11-15", "100.00"),
+        ("FPH", INV, None, "G", "2024-12-01", "50.00"),
+        ("FPI", INV, None, "G", "2024-12-01", "40.00"),
+        ("SK8", PAY, None, "G", "2024-12-10", "30.00"),
     ]);
     let due: Vec<Option<&str>> = docs
         .column("doc_no")
@@ -110,6 +116,18 @@ fn referenced_receipts_first_then_the_oldest_invoices() {
     assert!(!open.contains(&"FP1") && !open.contains(&"FP5"), "paid in full: {open:?}");
 }
 
+/// Of one day's invoices the one due first is paid first, whatever their numbers
+/// (DOMAIN §7: date, due date, number).
+#[test]
+fn of_one_days_invoices_the_one_due_first_is_paid_first() {
+    let items = &aging("").tables[1];
+    let open = |doc: &str| {
+        let row = items.clone().lazy().filter(col("doc_no").eq(lit(doc))).collect().unwrap();
+        row.column("open").unwrap().cast(&DataType::String).unwrap().str().unwrap().get(0).unwrap().to_string()
+    };
+    assert_eq!((open("FPI"), open("FPH")), ("10.00".into(), "50.00".into()));
+}
+
 /// Due on the as-of date is not yet due; 31 days past due is in 31–60; 90 in 61–90,
 /// 91 in 91–180; 396 over 365.
 #[test]
@@ -136,10 +154,10 @@ fn every_bucket_bound_on_the_document_date_basis() {
 fn the_stage_balances_to_the_cent() {
     let out = aging("");
     let report = out.report.unwrap();
-    // Invoices 2,432 less a credit note of 100 less receipts 1,680 = 652 = open 732 less unapplied 80.
+    // Invoices 2,522 less a credit note of 100 less receipts 1,710 = 712 = open 792 less unapplied 80.
     let figures = ["invoices", "credit_notes", "receipts", "open", "unapplied_credit"]
         .map(|k| report[k].as_str().unwrap().to_string());
-    assert_eq!(figures, ["2432.00", "-100.00", "1680.00", "732.00", "80.00"]);
+    assert_eq!(figures, ["2522.00", "-100.00", "1710.00", "792.00", "80.00"]);
     assert_eq!(report["balanced"], true, "{report}");
     assert!(out.findings.iter().all(|f| f.code != "aging_unbalanced"));
 }

@@ -17,8 +17,6 @@ const REASON: &str = "__reason";
 /// A document's amount in its own currency, and the currency, where converted.
 const OWN: &str = "__own_cents";
 const OWN_CURRENCY: &str = "__own_currency";
-/// The base amount a referring document is valued at.
-const BASE: &str = "__base";
 
 /// Why a document is rejected, in the order the checks run (a document is rejected
 /// for the first that holds), with the column the reject names and what it means.
@@ -52,58 +50,29 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     let config = &ledger.config;
     let input_columns: Vec<String> = documents.get_column_names().iter().map(|c| c.to_string()).collect();
     let amount = config.amount.as_str();
-    let input_totals = totals(documents.clone().lazy(), amount)?;
-    let t = &config.doc_types;
-    let kind = when(col(DOC_TYPE).eq(text(&t.invoice)))
-        .then(text(INVOICE))
-        .when(col(DOC_TYPE).eq(text(&t.credit_note)))
-        .then(text(CREDIT_NOTE))
-        .when(col(DOC_TYPE).eq(text(&t.receipt)))
-        .then(text(RECEIPT))
-        .otherwise(no_reason());
-    let documents =
-        documents.lazy().with_row_index(ROW, Some(1)).with_columns([kind.alias(KIND), cents(col(amount)).alias(CENTS)]);
-    let (own, own_currency) = match &config.original_amount {
-        Some(original) => (cents(col(original.as_str())), col(CURRENCY).cast(DataType::String)),
-        None => (lit(NULL).cast(DataType::Int64), lit(NULL).cast(DataType::String)),
-    };
-    let documents = documents.with_columns([own.alias(OWN), own_currency.alias(OWN_CURRENCY)]);
-    let documents = with_master(documents, map)?;
-
-    let is = |k: &str| col(KIND).eq(text(k));
-    let wrong_sign =
-        (is(INVOICE).or(is(RECEIPT)).and(col(CENTS).lt(lit(0)))).or(is(CREDIT_NOTE).and(col(CENTS).gt_eq(lit(0))));
-    let own = when(col(KIND).is_null())
-        .then(text("unknown_doc_type"))
-        .when(col(MASTER).is_null())
-        .then(text("unknown_customer"))
-        .when(col(DOC_NO).is_first_distinct().not())
-        .then(text("duplicate_document"))
-        .when(col(CENTS).is_null())
-        .then(text("missing_amount"))
-        .when(wrong_sign)
-        .then(text("wrong_sign"))
-        .otherwise(no_reason());
-    let documents = documents.with_column(own.alias(REASON)).collect()?;
-
-    let references = references(documents.clone().lazy())?.collect()?;
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.maintain_order = MaintainOrderJoin::Left;
-    let checked = documents
+    let input_totals = totals(documents.clone().lazy(), &[cents(col(amount))])?;
+    let documents = own_checks(config, documents, map)?.collect()?;
+    let linked = link(documents)?.collect()?;
+    let exceeding = exceeding(&linked)?;
+    let over = col(REASON).is_null().and(col(ROW).is_in(lit(exceeding).implode(false), false));
+    let refers = col(REASON).is_null().and(is(CREDIT_NOTE).or(is(RECEIPT)));
+    let checked = linked
         .lazy()
-        .join(references.lazy(), [col(ROW)], [col(ROW)], args)
-        .with_columns([
-            coalesce(&[col(REASON), col("__reference_reason")]).alias(REASON),
-            coalesce(&[col(BASE), col(CENTS)]).alias(CENTS),
-        ])
+        .with_column(when(over).then(text("reds_exceed_original")).otherwise(col(REASON)).alias(REASON))
+        .with_column(
+            // A receipt naming no invoice of its customer's is applied as unreferenced.
+            when(refers.and(col("__invoice_master").eq(col(MASTER))))
+                .then(col(ORIGINAL_NO).cast(DataType::String))
+                .otherwise(no_reason())
+                .alias(APPLIES_TO),
+        )
         .collect()?;
 
-    let accepted = checked.clone().lazy().filter(col(REASON).is_null());
     let mut kept: Vec<Expr> = input_columns.iter().map(|c| col(c.as_str())).collect();
     kept.extend([col(MASTER), col(KIND), col(APPLIES_TO), from_cents(col(CENTS)).alias(BASE_AMOUNT)]);
-    let accepted = accepted.select(kept).collect()?;
-    let rejected = checked.lazy().filter(col(REASON).is_not_null());
-    let report = report(input_totals, &accepted, rejected.clone(), config)?;
+    let accepted = checked.clone().lazy().filter(col(REASON).is_null()).select(kept).collect()?;
+    let rejected = checked.lazy().filter(col(REASON).is_not_null()).collect()?;
+    let report = report(input_totals, &accepted, &rejected, config)?;
     let rejects = reject_entries(ledger, rejected, &input_columns)?;
 
     let mut findings = Vec::new();
@@ -120,6 +89,44 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     })
 }
 
+fn is(kind: &str) -> Expr {
+    col(KIND).eq(text(kind))
+}
+
+/// Each document with its kind, its customer's golden id, its amount in cents, and
+/// the reason it fails a check of its own, if it does.
+fn own_checks(config: &super::LedgerConfig, documents: DataFrame, map: Option<DataFrame>) -> PolarsResult<LazyFrame> {
+    let t = &config.doc_types;
+    let kind = when(col(DOC_TYPE).eq(text(&t.invoice)))
+        .then(text(INVOICE))
+        .when(col(DOC_TYPE).eq(text(&t.credit_note)))
+        .then(text(CREDIT_NOTE))
+        .when(col(DOC_TYPE).eq(text(&t.receipt)))
+        .then(text(RECEIPT))
+        .otherwise(no_reason());
+    let amount = col(config.amount.as_str());
+    let documents =
+        documents.lazy().with_row_index(ROW, Some(1)).with_columns([kind.alias(KIND), cents(amount).alias(CENTS)]);
+    let (own, own_currency) = match &config.original_amount {
+        Some(original) => (cents(col(original.as_str())), col(CURRENCY).cast(DataType::String)),
+        None => (lit(NULL).cast(DataType::Int64), lit(NULL).cast(DataType::String)),
+    };
+    let documents = documents.with_columns([own.alias(OWN), own_currency.alias(OWN_CURRENCY)]);
+    let wrong_sign =
+        (is(INVOICE).or(is(RECEIPT)).and(col(CENTS).lt(lit(0)))).or(is(CREDIT_NOTE).and(col(CENTS).gt_eq(lit(0))));
+    let reason = when(col(KIND).is_null())
+        .then(text("unknown_doc_type"))
+        .when(col(MASTER).is_null())
+        .then(text("unknown_customer"))
+        .when(col(DOC_NO).is_first_distinct().not())
+        .then(text("duplicate_document"))
+        .when(col(CENTS).is_null())
+        .then(text("missing_amount"))
+        .when(wrong_sign)
+        .then(text("wrong_sign"))
+        .otherwise(no_reason());
+    Ok(with_master(documents, map)?.with_column(reason.alias(REASON)))
+}
 /// The documents with their customer's golden id: through the map, or the customer id
 /// itself without one.
 fn with_master(documents: LazyFrame, map: Option<DataFrame>) -> PolarsResult<LazyFrame> {
@@ -142,12 +149,14 @@ fn with_master(documents: LazyFrame, map: Option<DataFrame>) -> PolarsResult<Laz
     Ok(documents.with_columns(aliased(&keys)).join(map, on.clone(), on, args).drop(cols(names)))
 }
 
-/// Credit notes and receipts that passed their own checks, against the invoices that
-/// did: each credit note's reason when it cannot reverse its invoice, and the invoice
-/// each accepted credit note and each receipt applies to.
-fn references(documents: LazyFrame) -> PolarsResult<LazyFrame> {
-    let passed = documents.filter(col(REASON).is_null());
-    let invoices = passed.clone().filter(col(KIND).eq(text(INVOICE))).select([
+/// Each document with the invoice it names, where it is a credit note or receipt that
+/// passed its own checks and the invoice passed its: a credit note's reason when it
+/// cannot reverse that invoice, and its amount at the invoice's booked rate when in the
+/// invoice's currency. A left join on a unique key, in the documents' order, so the
+/// documents are not copied.
+fn link(documents: DataFrame) -> PolarsResult<LazyFrame> {
+    let passed = || col(REASON).is_null();
+    let invoices = documents.clone().lazy().filter(passed().and(is(INVOICE))).select([
         col(DOC_NO).cast(DataType::String).alias("__invoice"),
         col(MASTER).alias("__invoice_master"),
         col(DOC_DATE).alias("__invoice_date"),
@@ -155,107 +164,104 @@ fn references(documents: LazyFrame) -> PolarsResult<LazyFrame> {
         col(OWN).alias("__invoice_own"),
         col(OWN_CURRENCY).alias("__invoice_currency"),
     ]);
-    let referring = passed.filter(col(KIND).eq(text(CREDIT_NOTE)).or(col(KIND).eq(text(RECEIPT)))).select([
-        col(ROW),
-        col(KIND),
-        col(DOC_NO),
-        col(ORIGINAL_NO).cast(DataType::String),
-        col(MASTER),
-        col(DOC_DATE),
-        col(CENTS),
-        col(OWN),
-        col(OWN_CURRENCY),
-    ]);
-    // Valued at its invoice's booked rate when in the invoice's currency.
+    let refers = passed().and(is(CREDIT_NOTE).or(is(RECEIPT)));
+    let key = when(refers).then(col(ORIGINAL_NO).cast(DataType::String)).otherwise(no_reason()).alias("__refers");
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    let linked = documents.lazy().with_column(key).join(invoices, [col("__refers")], [col("__invoice")], args);
+
+    let red = passed().and(is(CREDIT_NOTE));
+    let reason = when(red.clone().and(col(ORIGINAL_NO).is_null()))
+        .then(text("red_without_original"))
+        .when(red.clone().and(col("__invoice_master").is_null()))
+        .then(text("red_original_missing"))
+        .when(red.clone().and(col("__invoice_master").neq(col(MASTER))))
+        .then(text("red_customer_differs"))
+        .when(red.and(col(DOC_DATE).lt(col("__invoice_date"))))
+        .then(text("red_before_original"))
+        .otherwise(col(REASON));
     let same_currency = col(OWN_CURRENCY).eq(col("__invoice_currency")).and(col("__invoice_master").eq(col(MASTER)));
     let rebased = when(same_currency)
         .then(scaled(col(OWN), col("__invoice_cents"), col("__invoice_own")))
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let linked = referring
-        .join(invoices, [col(ORIGINAL_NO)], [col("__invoice")], JoinArgs::new(JoinType::Left))
-        .with_column(coalesce(&[rebased, col(CENTS)]).alias(CENTS));
-    let red = col(KIND).eq(text(CREDIT_NOTE));
-    let own = when(col(ORIGINAL_NO).is_null())
-        .then(text("red_without_original"))
-        .when(col("__invoice_master").is_null())
-        .then(text("red_original_missing"))
-        .when(col("__invoice_master").neq(col(MASTER)))
-        .then(text("red_customer_differs"))
-        .when(col(DOC_DATE).lt(col("__invoice_date")))
-        .then(text("red_before_original"))
-        .otherwise(no_reason());
-    // An invoice's credit notes that passed, in date then number order; from the first
-    // that takes their running total past the invoice, every one is rejected.
-    let reversed = when(col("__own").is_null()).then(-col(CENTS)).otherwise(lit(0i64));
-    let over = reversed.cum_sum(false).gt(col("__invoice_cents")).cast(DataType::Int32).cum_max(false);
-    let exceeds = when(col("__own").is_null().and(over.over([col(ORIGINAL_NO)])?.eq(lit(1))))
-        .then(text("reds_exceed_original"))
-        .otherwise(col("__own"));
-    let credit_notes = linked
-        .clone()
-        .filter(red.clone())
-        .with_column(own.alias("__own"))
-        .sort([ORIGINAL_NO, DOC_DATE, DOC_NO], SortMultipleOptions::default())
-        .with_column(exceeds.alias("__reference_reason"))
-        .select([
-            col(ROW),
-            col("__reference_reason"),
-            when(col("__reference_reason").is_null()).then(col(ORIGINAL_NO)).otherwise(no_reason()).alias(APPLIES_TO),
-            col(CENTS).alias(BASE),
-        ]);
-    // A receipt naming no invoice of its customer's is applied as unreferenced.
-    let receipts = linked.filter(red.not()).select([
-        col(ROW),
-        no_reason().alias("__reference_reason"),
-        when(col("__invoice_master").eq(col(MASTER))).then(col(ORIGINAL_NO)).otherwise(no_reason()).alias(APPLIES_TO),
-        col(CENTS).alias(BASE),
-    ]);
-    concat([credit_notes, receipts], UnionArgs::default())
+    Ok(linked.with_columns([reason.alias(REASON), coalesce(&[rebased, col(CENTS)]).alias(CENTS)]))
 }
 
-/// Document count and cents of `amount` per document type.
-fn totals(documents: LazyFrame, amount: &str) -> PolarsResult<DataFrame> {
-    documents
-        .group_by([col(DOC_TYPE).cast(DataType::String).alias("group")])
-        .agg([len().cast(DataType::UInt64).alias("documents"), cents(col(amount)).sum().alias("cents")])
-        .collect()
+/// The rows of the credit notes that, with their invoice's earlier ones (in date then
+/// number order), reverse more than the invoice: from the first that takes the running
+/// total past it, every one.
+fn exceeding(linked: &DataFrame) -> PolarsResult<Series> {
+    let reversed = -col(CENTS);
+    let over = reversed.cum_sum(false).gt(col("__invoice_cents")).cast(DataType::Int32).cum_max(false);
+    let rows = linked
+        .clone()
+        .lazy()
+        .filter(col(REASON).is_null().and(is(CREDIT_NOTE)))
+        .select([
+            col(ROW),
+            col(ORIGINAL_NO).cast(DataType::String),
+            col(DOC_DATE),
+            col(DOC_NO),
+            col(CENTS),
+            col("__invoice_cents"),
+        ])
+        .sort([ORIGINAL_NO, DOC_DATE, DOC_NO], SortMultipleOptions::default())
+        .filter(over.over([col(ORIGINAL_NO)])?.eq(lit(1)))
+        .select([col(ROW)])
+        .collect()?;
+    Ok(rows.column(ROW)?.as_materialized_series().clone())
+}
+
+/// One document type's count, and its sum of each expression a [`totals`] was asked for.
+struct Totals {
+    group: Option<String>,
+    documents: u64,
+    sums: Vec<i64>,
+}
+
+/// Per document type: the documents, and the sum of each of `sums` (whole numbers).
+fn totals(documents: LazyFrame, sums: &[Expr]) -> PolarsResult<Vec<Totals>> {
+    let mut aggs = vec![len().cast(DataType::UInt64).alias("documents")];
+    aggs.extend(sums.iter().enumerate().map(|(i, e)| e.clone().cast(DataType::Int64).sum().alias(format!("__sum{i}"))));
+    let table = documents.group_by([col(DOC_TYPE).cast(DataType::String).alias("group")]).agg(aggs).collect()?;
+    let groups = table.column("group")?.str()?;
+    let documents = table.column("documents")?.u64()?;
+    let sums: Vec<&Int64Chunked> = (0..sums.len())
+        .map(|i| table.column(&format!("__sum{i}")).and_then(|c| c.i64()))
+        .collect::<PolarsResult<_>>()?;
+    Ok((0..table.height())
+        .map(|i| Totals {
+            group: groups.get(i).map(String::from),
+            documents: documents.get(i).unwrap_or(0),
+            sums: sums.iter().map(|s| s.get(i).unwrap_or(0)).collect(),
+        })
+        .collect())
 }
 
 /// Counts and amounts per document type: in, accepted and rejected, and whether they
 /// balance; each total summed from its own table, so a document lost or repeated
 /// between them shows.
 fn report(
-    input: DataFrame,
+    input: Vec<Totals>,
     accepted: &DataFrame,
-    rejected: LazyFrame,
+    rejected: &DataFrame,
     config: &super::LedgerConfig,
 ) -> PolarsResult<Value> {
     let (types, amount) = (&config.doc_types, config.amount.as_str());
-    let accepted_totals = totals(accepted.clone().lazy(), amount)?;
-    let rejected_totals = totals(rejected.clone(), amount)?;
-    // What the accepted documents are booked at: credit notes and receipts at their
-    // invoice's rate.
-    let booked_totals = totals(accepted.clone().lazy(), BASE_AMOUNT)?;
-    let lookup = |table: &DataFrame| -> PolarsResult<Vec<(Option<String>, u64, i64)>> {
-        let groups = table.column("group")?.str()?;
-        let documents = table.column("documents")?.u64()?;
-        let cents = table.column("cents")?.i64()?;
-        Ok((0..table.height())
-            .map(|i| (groups.get(i).map(String::from), documents.get(i).unwrap_or(0), cents.get(i).unwrap_or(0)))
-            .collect())
-    };
-    let (input, accepted_totals, rejected_totals) =
-        (lookup(&input)?, lookup(&accepted_totals)?, lookup(&rejected_totals)?);
-    let booked_totals = lookup(&booked_totals)?;
+    // What the accepted documents are booked at (credit notes and receipts at their
+    // invoice's rate), and the receipts that name none of their customer's invoices.
+    let unreferenced = is(RECEIPT).and(col(APPLIES_TO).is_null());
+    let accepted_totals =
+        totals(accepted.clone().lazy(), &[cents(col(amount)), cents(col(BASE_AMOUNT)), unreferenced])?;
+    let rejected_totals = totals(rejected.clone().lazy(), &[cents(col(amount))])?;
     let mut by_type = serde_json::Map::new();
     let mut balanced = true;
-    for (group, documents, cents) in &input {
-        let find = |rows: &[(Option<String>, u64, i64)]| {
-            rows.iter().find(|(g, ..)| g == group).map_or((0, 0), |(_, d, c)| (*d, *c))
-        };
-        let ((kept, kept_cents), (lost, lost_cents)) = (find(&accepted_totals), find(&rejected_totals));
-        let (_, booked) = find(&booked_totals);
-        let holds = *documents == kept + lost && *cents == kept_cents + lost_cents;
+    for Totals { group, documents, sums } in &input {
+        let find = |rows: &[Totals]| rows.iter().find(|t| &t.group == group).map(|t| (t.documents, t.sums.clone()));
+        let (kept, accepted_sums) = find(&accepted_totals).unwrap_or((0, vec![0; 3]));
+        let (lost, rejected_sums) = find(&rejected_totals).unwrap_or((0, vec![0]));
+        let (kept_cents, booked, lost_cents) = (accepted_sums[0], accepted_sums[1], rejected_sums[0]);
+        let holds = *documents == kept + lost && sums[0] == kept_cents + lost_cents;
         balanced &= holds;
         let name = group.clone().unwrap_or_else(|| "(none)".into());
         let kind = [(&types.invoice, INVOICE), (&types.credit_note, CREDIT_NOTE), (&types.receipt, RECEIPT)]
@@ -267,7 +273,7 @@ fn report(
             json!({
                 "kind": kind,
                 "documents": documents, "accepted": kept, "rejected": lost,
-                "amount": cents_text((*cents).into()),
+                "amount": cents_text(sums[0].into()),
                 "amount_accepted": cents_text(kept_cents.into()), "amount_rejected": cents_text(lost_cents.into()),
                 "base_amount": cents_text(booked.into()), "exchange_difference": cents_text((booked - kept_cents).into()),
                 "balanced": holds,
@@ -275,6 +281,8 @@ fn report(
         );
     }
     let reasons = rejected
+        .clone()
+        .lazy()
         .group_by([col(REASON)])
         .agg([len().cast(DataType::UInt64).alias("n")])
         .sort([REASON], Default::default())
@@ -286,21 +294,21 @@ fn report(
         .zip(reasons.column("n")?.u64()?.iter())
         .map(|(r, n)| (r.unwrap_or_default().to_string(), json!(n.unwrap_or(0))))
         .collect();
-    let receipts = accepted.clone().lazy().filter(col(KIND).eq(text(RECEIPT)));
-    let unreferenced = receipts.filter(col(APPLIES_TO).is_null()).select([len()]).collect()?;
+    let unreferenced: i64 = accepted_totals.iter().map(|t| t.sums[2]).sum();
     Ok(json!({
         "by_doc_type": by_type,
         "balanced": balanced,
         "rejected_by_reason": by_reason,
-        "receipts_unreferenced": unreferenced.column("len")?.idx()?.get(0).unwrap_or(0),
+        "receipts_unreferenced": unreferenced,
     }))
 }
 
 /// The rejected documents as reject entries, each naming the column its reason is
 /// about, the document's value there, and what the reason means.
-fn reject_entries(ledger: &Ledger, rejected: LazyFrame, input_columns: &[String]) -> PolarsResult<DataFrame> {
+fn reject_entries(ledger: &Ledger, rejected: DataFrame, input_columns: &[String]) -> PolarsResult<DataFrame> {
     let stage = format!("ledger:{}", ledger.output());
-    let schema = rejected.clone().collect_schema()?;
+    let schema = rejected.schema().clone();
+    let rejected = rejected.lazy();
     let origin = Origin::carried(stage, &schema, &ledger.config.input, ROW);
     let record =
         rejects::record(input_columns.iter().filter(|c| !c.starts_with("__")).map(|c| (c.as_str(), col(c.as_str()))));
