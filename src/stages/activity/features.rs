@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::Activity;
-use crate::stages::ledger::columns::{DOC_DATE, DOC_NO};
-use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER};
+use crate::stages::ledger::columns::DOC_DATE;
+use crate::stages::ledger::{APPLIES_TO_ENTRY, BASE_AMOUNT, CREDIT_NOTE, ENTRY, INVOICE, KIND, MASTER};
 use crate::values::{cents, from_cents, sum_where};
 
 pub const DAYS_SINCE_LAST: &str = "days_since_last_txn";
@@ -54,19 +54,19 @@ pub fn later_documents(ledger: &DataFrame, as_of: NaiveDate) -> PolarsResult<u64
 pub fn plan(a: &Activity, customers: LazyFrame, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<LazyFrame> {
     let today = day_number(as_of);
     let documents = ledger.filter(day(DOC_DATE).lt_eq(lit(today)));
-    let of_kind = |kind: &str, doc: Expr| {
+    let of_kind = |kind: &str, entry: &str| {
         documents.clone().filter(col(KIND).eq(lit(kind))).select([
             col(MASTER),
-            doc.cast(DataType::String).alias("__doc"),
+            col(entry).alias("__entry"),
             day(DOC_DATE).alias("__day"),
             cents(col(BASE_AMOUNT)).alias("__cents"),
         ])
     };
-    let reds = of_kind(CREDIT_NOTE, col(APPLIES_TO));
-    let reversed = reds.clone().group_by([col("__doc")]).agg([col("__cents").sum().alias("__reversed")]);
+    let reds = of_kind(CREDIT_NOTE, APPLIES_TO_ENTRY);
+    let reversed = reds.clone().group_by([col("__entry")]).agg([col("__cents").sum().alias("__reversed")]);
     // An invoice is a purchase while its credit notes leave some of it.
-    let invoices = of_kind(INVOICE, col(DOC_NO))
-        .join(reversed, [col("__doc")], [col("__doc")], JoinArgs::new(JoinType::Left))
+    let invoices = of_kind(INVOICE, ENTRY)
+        .join(reversed, [col("__entry")], [col("__entry")], JoinArgs::new(JoinType::Left))
         .with_column((col("__cents") + col("__reversed").fill_null(lit(0i64))).alias("__net"))
         .with_column(col("__net").gt(lit(0i64)).alias("__purchase"));
 

@@ -130,8 +130,8 @@ impl Stage for Activity {
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
         let key = &self.key;
         let mut problems = require(&inputs[0], [(key.value.as_str(), Some(key.referenced))]);
-        use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, KIND, MASTER, columns};
-        let ledger = [MASTER, KIND, APPLIES_TO, columns::DOC_NO, columns::DOC_DATE, BASE_AMOUNT];
+        use crate::stages::ledger::{APPLIES_TO_ENTRY, BASE_AMOUNT, ENTRY, KIND, MASTER, columns};
+        let ledger = [ENTRY, MASTER, KIND, APPLIES_TO_ENTRY, columns::DOC_DATE, BASE_AMOUNT];
         problems.extend(require(&inputs[1], ledger.map(|c| (c, None))));
         if !problems.is_empty() {
             return Err(problems);

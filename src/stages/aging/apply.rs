@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Aging, Basis};
 use crate::stages::ledger::columns::{DOC_DATE, DOC_NO, DUE_DATE};
-use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, MASTER, RECEIPT};
+use crate::stages::ledger::{APPLIES_TO_ENTRY, BASE_AMOUNT, CREDIT_NOTE, ENTRY, INVOICE, KIND, MASTER, RECEIPT};
 use crate::stages::{Finding, Severity};
 use crate::values::{cents, cents_text, from_cents, sum_where};
 
@@ -71,6 +71,7 @@ fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<
     let is = |kind: &str| col(KIND).eq(lit(kind));
     let invoices = documents.clone().filter(is(INVOICE)).select([
         col(MASTER),
+        col(ENTRY).alias("__entry"),
         col(DOC_NO).cast(DataType::String).alias("__doc"),
         day(DOC_DATE).alias("__day"),
         coalesce(&[day(DUE_DATE), day(DOC_DATE) + lit(terms)]).alias("__due"),
@@ -79,10 +80,8 @@ fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<
     ]);
     // What each invoice's own credit notes reversed and its own receipts paid, in one
     // grouping: the ledger has linked each to its invoice.
-    let applied = documents
-        .clone()
-        .filter(col(APPLIES_TO).is_not_null())
-        .group_by([col(APPLIES_TO).cast(DataType::String).alias("__doc")]);
+    let applied = documents.clone().filter(col(APPLIES_TO_ENTRY).is_not_null());
+    let applied = applied.group_by([col(APPLIES_TO_ENTRY).alias("__entry")]);
     let applied = applied.agg([
         sum_where(amount(), is(CREDIT_NOTE)).alias("__reversed"),
         sum_where(amount(), is(RECEIPT)).alias("__referenced"),
@@ -91,7 +90,7 @@ fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<
     let left = || JoinArgs::new(JoinType::Left);
     let by_reference = when(col("__referenced").lt(col("__net"))).then(col("__referenced")).otherwise(col("__net"));
     let invoices = invoices
-        .join(applied, [col("__doc")], [col("__doc")], left())
+        .join(applied, [col("__entry")], [col("__entry")], left())
         .join(received, [col(MASTER)], [col(MASTER)], left())
         .with_columns([
             (col("__cents") + col("__reversed").fill_null(zero())).alias("__net"),

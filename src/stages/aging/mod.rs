@@ -118,8 +118,9 @@ impl Stage for Aging {
     }
 
     fn schemas(&self, inputs: &[Schema]) -> Result<Vec<Schema>, Vec<Problem>> {
-        use crate::stages::ledger::{APPLIES_TO, BASE_AMOUNT, KIND, MASTER, columns};
-        let needed = [MASTER, KIND, APPLIES_TO, columns::DOC_NO, columns::DOC_DATE, columns::DUE_DATE, BASE_AMOUNT];
+        use crate::stages::ledger::{APPLIES_TO_ENTRY, BASE_AMOUNT, ENTRY, KIND, MASTER, columns};
+        let needed =
+            [ENTRY, MASTER, KIND, APPLIES_TO_ENTRY, columns::DOC_NO, columns::DOC_DATE, columns::DUE_DATE, BASE_AMOUNT];
         let missing = require(&inputs[0], needed.map(|c| (c, None)));
         if !missing.is_empty() {
             return Err(missing);

@@ -6,12 +6,11 @@ use polars::prelude::*;
 use serde_json::{Value, json};
 
 use super::columns::*;
-use super::{APPLIES_TO, BASE_AMOUNT, CREDIT_NOTE, INVOICE, KIND, Ledger, MASTER, RECEIPT};
+use super::{APPLIES_TO, APPLIES_TO_ENTRY, BASE_AMOUNT, CREDIT_NOTE, ENTRY, INVOICE, KIND, Ledger, MASTER, RECEIPT};
 use crate::rejects::{self, Origin};
 use crate::stages::{Finding, Severity, Stage, StageOutput};
 use crate::values::{cents, cents_text, from_cents, scaled};
 
-const ROW: &str = "__ledger_row";
 const CENTS: &str = "__cents";
 const REASON: &str = "__reason";
 /// A document's amount in its own currency, and the currency, where converted.
@@ -54,22 +53,22 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     let documents = own_checks(config, documents, map)?.collect()?;
     let linked = link(documents)?.collect()?;
     let exceeding = exceeding(&linked)?;
-    let over = col(REASON).is_null().and(col(ROW).is_in(lit(exceeding).implode(false), false));
+    let over = col(REASON).is_null().and(col(ENTRY).is_in(lit(exceeding).implode(false), false));
+    // A receipt naming no invoice of its customer's is applied as unreferenced.
     let refers = col(REASON).is_null().and(is(CREDIT_NOTE).or(is(RECEIPT)));
+    let applies = || refers.clone().and(col("__invoice_master").eq(col(MASTER)));
     let checked = linked
         .lazy()
         .with_column(when(over).then(text("reds_exceed_original")).otherwise(col(REASON)).alias(REASON))
-        .with_column(
-            // A receipt naming no invoice of its customer's is applied as unreferenced.
-            when(refers.and(col("__invoice_master").eq(col(MASTER))))
-                .then(col(ORIGINAL_NO).cast(DataType::String))
-                .otherwise(no_reason())
-                .alias(APPLIES_TO),
-        )
+        .with_columns([
+            when(applies()).then(col(ORIGINAL_NO).cast(DataType::String)).otherwise(no_reason()).alias(APPLIES_TO),
+            when(applies()).then(col("__invoice_entry")).otherwise(lit(NULL).cast(IDX_DTYPE)).alias(APPLIES_TO_ENTRY),
+        ])
         .collect()?;
 
     let mut kept: Vec<Expr> = input_columns.iter().map(|c| col(c.as_str())).collect();
-    kept.extend([col(MASTER), col(KIND), col(APPLIES_TO), from_cents(col(CENTS)).alias(BASE_AMOUNT)]);
+    kept.extend([ENTRY, MASTER, KIND, APPLIES_TO, APPLIES_TO_ENTRY].map(col));
+    kept.push(from_cents(col(CENTS)).alias(BASE_AMOUNT));
     let accepted = checked.clone().lazy().filter(col(REASON).is_null()).select(kept).collect()?;
     let rejected = checked.lazy().filter(col(REASON).is_not_null()).collect()?;
     let report = report(input_totals, &accepted, &rejected, config)?;
@@ -107,7 +106,7 @@ fn own_checks(config: &super::LedgerConfig, documents: DataFrame, map: Option<Da
         .otherwise(no_reason());
     let amount = col(config.amount.as_str());
     let documents =
-        documents.lazy().with_row_index(ROW, Some(1)).with_columns([kind.alias(KIND), cents(amount).alias(CENTS)]);
+        documents.lazy().with_row_index(ENTRY, Some(1)).with_columns([kind.alias(KIND), cents(amount).alias(CENTS)]);
     let (own, own_currency) = match &config.original_amount {
         Some(original) => (cents(col(original.as_str())), col(CURRENCY).cast(DataType::String)),
         None => (lit(NULL).cast(DataType::Int64), lit(NULL).cast(DataType::String)),
@@ -171,6 +170,7 @@ fn link(documents: DataFrame) -> PolarsResult<LazyFrame> {
     let passed = || col(REASON).is_null();
     let invoices = documents.clone().lazy().filter(passed().and(is(INVOICE))).select([
         col(DOC_NO).cast(DataType::String).alias("__invoice"),
+        col(ENTRY).alias("__invoice_entry"),
         col(MASTER).alias("__invoice_master"),
         col(DOC_DATE).alias("__invoice_date"),
         col(CENTS).alias("__invoice_cents"),
@@ -211,7 +211,7 @@ fn exceeding(linked: &DataFrame) -> PolarsResult<Series> {
         .lazy()
         .filter(col(REASON).is_null().and(is(CREDIT_NOTE)))
         .select([
-            col(ROW),
+            col(ENTRY),
             col(ORIGINAL_NO).cast(DataType::String),
             col(DOC_DATE),
             col(DOC_NO),
@@ -220,9 +220,9 @@ fn exceeding(linked: &DataFrame) -> PolarsResult<Series> {
         ])
         .sort([ORIGINAL_NO, DOC_DATE, DOC_NO], SortMultipleOptions::default())
         .filter(over.over([col(ORIGINAL_NO)])?.eq(lit(1)))
-        .select([col(ROW)])
+        .select([col(ENTRY)])
         .collect()?;
-    Ok(rows.column(ROW)?.as_materialized_series().clone())
+    Ok(rows.column(ENTRY)?.as_materialized_series().clone())
 }
 
 /// One document type's count, and its sum of each expression a [`totals`] was asked for.
@@ -322,7 +322,7 @@ fn reject_entries(ledger: &Ledger, rejected: DataFrame, input_columns: &[String]
     let stage = format!("ledger:{}", ledger.output());
     let schema = rejected.schema().clone();
     let rejected = rejected.lazy();
-    let origin = Origin::carried(stage, &schema, &ledger.config.input, ROW);
+    let origin = Origin::carried(stage, &schema, &ledger.config.input, ENTRY);
     let record =
         rejects::record(input_columns.iter().filter(|c| !c.starts_with("__")).map(|c| (c.as_str(), col(c.as_str()))));
     let parts: Vec<LazyFrame> = REASONS

@@ -82,6 +82,12 @@ fn every_reject_reason_and_what_each_accepted_document_applies_to() {
     let applies: Vec<_> = strings(ledger, "applies_to");
     let s = |v: &str| Some(v.to_string());
     assert_eq!(applies, [None, None, s("FP1"), s("FP1"), s("FP1"), None, None], "SK2 names C2's invoice");
+    // Entries are the documents' rows in the input; FP1 is the first.
+    let numbers = |c: &str| strings(ledger, c).into_iter().map(|v| v.map(|v| v.parse::<u32>().unwrap())).collect();
+    let entries: Vec<Option<u32>> = numbers("entry");
+    assert_eq!(entries, [1, 2, 3, 4, 15, 16, 17].map(Some));
+    let applies: Vec<Option<u32>> = numbers("applies_to_entry");
+    assert_eq!(applies, [None, None, Some(1), Some(1), Some(1), None, None]);
     assert_eq!(strings(ledger, "master_id"), [s("M1"), s("M2"), s("M1"), s("M1"), s("M1"), s("M1"), s("M2")]);
     assert_eq!(strings(ledger, "kind")[..3], [s("invoice"), s("invoice"), s("credit_note")]);
 

@@ -80,14 +80,11 @@ fn chinese_industry(body: &str) -> (&str, Option<&'static str>) {
 /// `HUAXIN SCIENCE AND TECHNOLOGY` → (`HUAXIN`, TECHNOLOGY): the longest run of last
 /// words that spells an industry.
 fn latin_industry(body: &str) -> (&str, Option<&'static str>) {
+    // Each word with its byte offset in `body` (a separator may be several bytes long).
     let words: Vec<(usize, String)> = body
         .split(|c: char| !c.is_alphanumeric() && c != '&')
-        .scan(0, |at, w| {
-            let start = *at;
-            *at += w.len() + 1;
-            Some((start, w.replace('&', "AND")))
-        })
-        .filter(|(_, w)| !w.is_empty())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w.as_ptr() as usize - body.as_ptr() as usize, w.replace('&', "AND")))
         .collect();
     for take in (1..=words.len().saturating_sub(1).min(4)).rev() {
         let tail: Vec<&str> = words[words.len() - take..].iter().map(|(_, w)| w.as_str()).collect();
@@ -112,5 +109,11 @@ mod tests {
         assert_eq!(roman_key("鼎盛网络科技").as_deref(), Some("DINGSHENG NETWORK TECHNOLOGY"));
         assert_eq!(roman_key("盛明").as_deref(), Some("SHENGMING"));
         assert_eq!(roman_key("TECHNOLOGY").as_deref(), Some("TECHNOLOGY"), "a lone word is the brand");
+    }
+
+    /// Separators of several bytes (here em dashes) before the industry words.
+    #[test]
+    fn words_after_a_wide_separator() {
+        assert_eq!(latin_industry("HUAXIN——SCIENCE AND TECHNOLOGY"), ("HUAXIN——", Some("TECHNOLOGY")));
     }
 }
