@@ -33,15 +33,20 @@ fn scan(dir: &Path, name: &str) -> LazyFrame {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let mode = args.iter().position(|a| a == "--tally" || a == "--polars");
-    if let Some(i) = mode {
-        let dir = Path::new(&args[i + 1]);
-        return if args[i] == "--tally" { tally_chain(dir) } else { polars_query(dir) };
-    }
     let (customers, invoices) = (size("TALLY_BENCH_CUSTOMERS", 1_000_000), size("TALLY_BENCH_INVOICES", 20_000_000));
+    if let [_, mode, dir] = &args[..] {
+        let dir = Path::new(dir);
+        return match mode.as_str() {
+            "--tally" => tally_chain(dir),
+            "--polars" => polars_query(dir),
+            _ => generate(dir, customers, invoices),
+        };
+    }
     let dir = data_dir().join(format!("customer_value_{customers}x{invoices}"));
     if !dir.join("documents.parquet").exists() {
-        generate(&dir, customers, invoices);
+        // In a child too: the allocator keeps what generating freed, which the
+        // measurements would have to share the machine's memory with.
+        in_child(&["--generate", dir.to_str().unwrap()]);
     }
     println!("customer value: {customers} customers, {invoices} invoices ({})", dir.display());
     let tally = in_child(&["--tally", dir.to_str().unwrap()]);
@@ -65,13 +70,13 @@ fn tally_chain(dir: &Path) {
         table
     };
     let (customers, documents) = (read("customers.parquet"), read("documents.parquet"));
-    println!("  read                {:>8.2} s", started.elapsed().as_secs_f64());
+    println!("  read                {:>8.2} s, peak so far {:.0} MiB", started.elapsed().as_secs_f64(), peak_mib());
     let cx = RunContext::detached(as_of());
     let run = |yaml: &str, inputs: Vec<DataFrame>| {
         let t = Instant::now();
         let stage = tally::stages::build_one(yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let out = stage.run(inputs, &cx).unwrap();
-        println!("  {:<19} {:>8.2} s", stage.kind(), t.elapsed().as_secs_f64());
+        println!("  {:<19} {:>8.2} s, peak so far {:.0} MiB", stage.kind(), t.elapsed().as_secs_f64(), peak_mib());
         out
     };
     let mut ledger = run("ledger: { input: documents, output: ledger }", vec![documents]);
@@ -265,5 +270,7 @@ fn generate(dir: &Path, customers: usize, invoices: usize) {
         ParquetWriter::new(file).finish(df).unwrap();
     };
     write("customers.parquet", &mut customers_df);
-    write("documents.parquet", &mut documents);
+    // Renamed into place last, so that a generation cut short is not taken as done.
+    write("documents.parquet.partial", &mut documents);
+    std::fs::rename(dir.join("documents.parquet.partial"), dir.join("documents.parquet")).unwrap();
 }

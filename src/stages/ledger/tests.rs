@@ -97,6 +97,23 @@ fn every_reject_reason_and_what_each_accepted_document_applies_to() {
     assert_eq!(strings(&hz5, "row"), [s("8")], "its row in the input");
 }
 
+/// Without a repeated number the ledger joins numbers by hash (with a repeated one, as
+/// text): the same documents are rejected for the same reasons, and the others apply
+/// to the same invoices.
+#[test]
+fn numbers_joined_by_hash_link_as_numbers_joined_as_text() {
+    let linked = |out: &crate::stages::StageOutput| {
+        let rejects = out.rejects.as_ref().unwrap();
+        let docs = ["HZ1", "HZ2", "HZ3", "HZ4", "HZ5", "HZ6", "HZ7", "HZ9", "SK1", "SK2"];
+        let rejected: Vec<Vec<String>> = docs.iter().map(|d| reasons(rejects, d)).collect();
+        let ledger = &out.tables[0];
+        (rejected, strings(ledger, "doc_no"), strings(ledger, "applies_to"))
+    };
+    let as_text = linked(&run(fixture(), Some(map())));
+    let unrepeated = fixture().lazy().filter(col("doc_no").is_first_distinct()).collect().unwrap();
+    assert_eq!(linked(&run(unrepeated, Some(map()))), as_text);
+}
+
 #[test]
 fn amounts_in_balance_accepted_and_rejected_to_the_cent() {
     let out = run(fixture(), Some(map()));
