@@ -57,17 +57,20 @@ pub fn plan(
     Ok((customers(aging, invoices.clone(), ledger, as_of), items(aging, invoices)))
 }
 
-/// The documents dated on or before the as-of date.
+/// The documents dated on or before the as-of date, with their amounts in cents
+/// ([`CENTS`]) computed before any grouping, where a function would run once per group.
 fn dated(ledger: LazyFrame, as_of: NaiveDate) -> LazyFrame {
-    ledger.filter(day(DOC_DATE).lt_eq(lit(day_number(as_of))))
+    ledger.filter(day(DOC_DATE).lt_eq(lit(day_number(as_of)))).with_column(cents(col(BASE_AMOUNT)).alias(CENTS))
 }
+
+const CENTS: &str = "__amount";
 
 /// Each invoice: its net after credit notes, what its own receipts and then the pool
 /// paid, and what is open.
 fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<LazyFrame> {
     let documents = dated(ledger, as_of);
     let terms = aging.config.default_terms.0 as i32;
-    let amount = || cents(col(BASE_AMOUNT));
+    let amount = || col(CENTS);
     let is = |kind: &str| col(KIND).eq(lit(kind));
     let invoices = documents.clone().filter(is(INVOICE)).select([
         col(MASTER),
@@ -168,8 +171,8 @@ fn customers(aging: &Aging, invoices: LazyFrame, ledger: LazyFrame, as_of: Naive
     let receipts = dated(ledger, as_of).filter(col(KIND).eq(lit(RECEIPT))).group_by([col(MASTER)]).agg(
         ends.iter()
             .enumerate()
-            .map(|(k, e)| sum_where(cents(col(BASE_AMOUNT)), day(DOC_DATE).lt_eq(lit(*e))).alias(format!("__paid_{k}")))
-            .chain([cents(col(BASE_AMOUNT)).sum().alias("__received")])
+            .map(|(k, e)| sum_where(col(CENTS), day(DOC_DATE).lt_eq(lit(*e))).alias(format!("__paid_{k}")))
+            .chain([col(CENTS).sum().alias("__received")])
             .collect::<Vec<_>>(),
     );
     let mut args = JoinArgs::new(JoinType::Full);
@@ -239,7 +242,7 @@ pub fn report(
 ) -> PolarsResult<(Value, Vec<Finding>)> {
     // One pass over the ledger for the three kinds' totals.
     let kinds = [INVOICE, CREDIT_NOTE, RECEIPT];
-    let sums = kinds.map(|k| sum_where(cents(col(BASE_AMOUNT)), col(KIND).eq(lit(k))).alias(k));
+    let sums = kinds.map(|k| sum_where(col(CENTS), col(KIND).eq(lit(k))).alias(k));
     let totals = dated(ledger.clone().lazy(), as_of).select(sums).collect()?;
     let sum_of = |kind: &str| -> PolarsResult<i64> { Ok(totals.column(kind)?.i64()?.get(0).unwrap_or(0)) };
     let (invoiced, reversed, received) = (sum_of(INVOICE)?, sum_of(CREDIT_NOTE)?, sum_of(RECEIPT)?);

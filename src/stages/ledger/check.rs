@@ -297,14 +297,19 @@ struct Totals {
 
 /// Per document type: the documents, and the sum of each of `sums` (whole numbers).
 fn totals(documents: LazyFrame, sums: &[Expr]) -> PolarsResult<Vec<Totals>> {
+    let names: Vec<String> = (0..sums.len()).map(|i| format!("__sum{i}")).collect();
+    // Computed before the grouping: a function in an aggregation runs once per group.
+    let values = sums.iter().zip(&names).map(|(e, n)| e.clone().cast(DataType::Int64).alias(n.as_str()));
     let mut aggs = vec![len().cast(DataType::UInt64).alias("documents")];
-    aggs.extend(sums.iter().enumerate().map(|(i, e)| e.clone().cast(DataType::Int64).sum().alias(format!("__sum{i}"))));
-    let table = documents.group_by([col(DOC_TYPE).cast(DataType::String).alias("group")]).agg(aggs).collect()?;
+    aggs.extend(names.iter().map(|n| col(n.as_str()).sum()));
+    let grouped = documents
+        .with_columns(values.collect::<Vec<_>>())
+        .group_by([col(DOC_TYPE).cast(DataType::String).alias("group")]);
+    let table = grouped.agg(aggs).collect()?;
     let groups = table.column("group")?.str()?;
     let documents = table.column("documents")?.u64()?;
-    let sums: Vec<&Int64Chunked> = (0..sums.len())
-        .map(|i| table.column(&format!("__sum{i}")).and_then(|c| c.i64()))
-        .collect::<PolarsResult<_>>()?;
+    let sums: Vec<&Int64Chunked> =
+        names.iter().map(|n| table.column(n).and_then(|c| c.i64())).collect::<PolarsResult<_>>()?;
     Ok((0..table.height())
         .map(|i| Totals {
             group: groups.get(i).map(String::from),
