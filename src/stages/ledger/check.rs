@@ -51,7 +51,7 @@ fn null_text() -> Expr {
 }
 
 /// A reason as its place in [`REASONS`]: 4 bytes a document, where text would take 16.
-fn reason(name: &str) -> Expr {
+fn reason_code(name: &str) -> Expr {
     let code = REASONS.iter().position(|(r, ..)| *r == name).expect("a reason in REASONS");
     lit(code as u32).cast(DataType::UInt32)
 }
@@ -75,7 +75,7 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     let applies = || refers.clone().and(col(OWN_INVOICE));
     let checked = linked
         .lazy()
-        .with_column(when(over).then(reason("reds_exceed_original")).otherwise(col(REASON)).alias(REASON))
+        .with_column(when(over).then(reason_code("reds_exceed_original")).otherwise(col(REASON)).alias(REASON))
         .with_columns([
             when(applies()).then(col(ORIGINAL_NO).cast(DataType::String)).otherwise(null_text()).alias(APPLIES_TO),
             when(applies()).then(col("__invoice_entry")).otherwise(lit(NULL).cast(IDX_DTYPE)).alias(APPLIES_TO_ENTRY),
@@ -136,18 +136,19 @@ fn own_checks(
     let wrong_sign =
         (is(INVOICE).or(is(RECEIPT)).and(col(CENTS).lt(lit(0)))).or(is(CREDIT_NOTE).and(col(CENTS).gt_eq(lit(0))));
     let reason = when(col(KIND).is_null())
-        .then(reason("unknown_doc_type"))
+        .then(reason_code("unknown_doc_type"))
         .when(col(MASTER).is_null())
-        .then(reason("unknown_customer"))
+        .then(reason_code("unknown_customer"))
         .when(repeated)
-        .then(reason("duplicate_document"))
+        .then(reason_code("duplicate_document"))
         .when(col(CENTS).is_null())
-        .then(reason("missing_amount"))
+        .then(reason_code("missing_amount"))
         .when(wrong_sign)
-        .then(reason("wrong_sign"))
+        .then(reason_code("wrong_sign"))
         .otherwise(no_reason());
     Ok(with_master(documents, map)?.with_column(reason.alias(REASON)))
 }
+
 /// How document numbers are compared: counted and joined as 64-bit hashes, several
 /// times faster than as text at tens of millions of rows. Equal numbers hash alike, so
 /// when no two documents' hashes are equal their numbers are all distinct, and a number
@@ -248,13 +249,13 @@ fn link(documents: DataFrame, numbers: &Numbers) -> PolarsResult<LazyFrame> {
 
     let red = passed().and(is(CREDIT_NOTE));
     let reason = when(red.clone().and(col(ORIGINAL_NO).is_null()))
-        .then(reason("red_without_original"))
+        .then(reason_code("red_without_original"))
         .when(red.clone().and(col(FOUND).not()))
-        .then(reason("red_original_missing"))
+        .then(reason_code("red_original_missing"))
         .when(red.clone().and(col(OWN_INVOICE).not()))
-        .then(reason("red_customer_differs"))
+        .then(reason_code("red_customer_differs"))
         .when(red.and(col(DOC_DATE).lt(col("__invoice_date"))))
-        .then(reason("red_before_original"))
+        .then(reason_code("red_before_original"))
         .otherwise(col(REASON));
     let same_currency = col(OWN_CURRENCY).eq(col("__invoice_currency")).and(col(OWN_INVOICE));
     let rebased = when(same_currency)
@@ -391,7 +392,7 @@ fn reject_entries(ledger: &Ledger, rejected: DataFrame, input_columns: &[String]
         .iter()
         .map(|(reason, column, detail)| {
             let column = if *column == AMOUNT { ledger.config.amount.as_str() } else { column };
-            rejected.clone().filter(col(REASON).eq(self::reason(reason))).select(rejects::entry(
+            rejected.clone().filter(col(REASON).eq(reason_code(reason))).select(rejects::entry(
                 &origin,
                 Some(column),
                 col(column),
