@@ -103,7 +103,7 @@ fn invoices(aging: &Aging, ledger: LazyFrame, as_of: NaiveDate) -> PolarsResult<
         .with_column((col("__net") - col("__by_reference")).alias("__remaining"))
         // The oldest first (DOMAIN §7: date, due date, number); a window keeps this
         // order within each customer. Date and due date as one integer (the due date in
-        // days after the date, below), as sorting on two is three times as slow.
+        // days after the date, below): sorting on the pair took 1.6 times as long.
         .with_column(
             (col("__day").cast(DataType::Int64) * lit(1i64 << 32)
                 + (col("__due") - col("__day")).cast(DataType::Int64))
