@@ -64,7 +64,7 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
     let config = &ledger.config;
     let input_columns: Vec<String> = documents.get_column_names().iter().map(|c| c.to_string()).collect();
     let amount = config.amount.as_str();
-    let input_totals = totals(documents.clone().lazy(), &[cents(col(amount))])?;
+    let input_totals = totals(documents.clone().lazy(), &[col(amount)])?;
     let numbers = Numbers::of(&documents)?;
     let documents = own_checks(config, documents, map, &numbers)?.collect()?;
     let linked = link(documents, &numbers)?.collect()?;
@@ -296,17 +296,19 @@ struct Totals {
     sums: Vec<i64>,
 }
 
-/// Per document type: the documents, and the sum of each of `sums` (whole numbers).
+/// Per document type: the documents, and the sum of each of `sums`, money (decimal,
+/// taken in cents) or flags. Decimals are summed as they are, which keeps Polars' fast
+/// path and makes no new column the length of the table.
 fn totals(documents: LazyFrame, sums: &[Expr]) -> PolarsResult<Vec<Totals>> {
     let names: Vec<String> = (0..sums.len()).map(|i| format!("__sum{i}")).collect();
-    // Computed before the grouping: a function in an aggregation runs once per group.
-    let values = sums.iter().zip(&names).map(|(e, n)| e.clone().cast(DataType::Int64).alias(n.as_str()));
     let mut aggs = vec![len().cast(DataType::UInt64).alias("documents")];
-    aggs.extend(names.iter().map(|n| col(n.as_str()).sum()));
-    let grouped = documents
-        .with_columns(values.collect::<Vec<_>>())
-        .group_by([col(DOC_TYPE).cast(DataType::String).alias("group")]);
-    let table = grouped.agg(aggs).collect()?;
+    aggs.extend(sums.iter().zip(&names).map(|(e, n)| e.clone().sum().alias(n.as_str())));
+    let table = documents.group_by([col(DOC_TYPE).cast(DataType::String).alias("group")]).agg(aggs).collect()?;
+    let whole = |n: &str| match table.schema().get(n) {
+        Some(DataType::Decimal(..)) => cents(col(n)).alias(n),
+        _ => col(n).cast(DataType::Int64),
+    };
+    let table = table.clone().lazy().with_columns(names.iter().map(|n| whole(n)).collect::<Vec<_>>()).collect()?;
     let groups = table.column("group")?.str()?;
     let documents = table.column("documents")?.u64()?;
     let sums: Vec<&Int64Chunked> =
@@ -333,9 +335,8 @@ fn report(
     // What the accepted documents are booked at (credit notes and receipts at their
     // invoice's rate), and the receipts that name none of their customer's invoices.
     let unreferenced = is(RECEIPT).and(col(APPLIES_TO).is_null());
-    let accepted_totals =
-        totals(accepted.clone().lazy(), &[cents(col(amount)), cents(col(BASE_AMOUNT)), unreferenced])?;
-    let rejected_totals = totals(rejected.clone().lazy(), &[cents(col(amount))])?;
+    let accepted_totals = totals(accepted.clone().lazy(), &[col(amount), col(BASE_AMOUNT), unreferenced])?;
+    let rejected_totals = totals(rejected.clone().lazy(), &[col(amount)])?;
     let mut by_type = serde_json::Map::new();
     let mut balanced = true;
     for Totals { group, documents, sums } in &input {
