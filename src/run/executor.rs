@@ -348,7 +348,7 @@ pub(super) fn run_node(
             let bar = progress.start(&format!("load {}", source.name));
             let unreadable = |why: String| Error::input(&source.path, format!("cannot be read: {why}"));
             let mut loaded = catch_panic(|| load(source), unreadable)?;
-            loaded.table.rechunk_mut_par();
+            contiguous(std::slice::from_mut(&mut loaded.table));
             let run =
                 SourceRun { name: source.name.clone(), seconds: started.elapsed().as_secs_f64(), stats: loaded.stats };
             bar.finish(&format!("{} rows, {} rejected", run.stats.rows_accepted, run.stats.rows_rejected));

@@ -9,7 +9,9 @@ use polars::prelude::*;
 
 use super::Activity;
 use crate::stages::ledger::columns::DOC_DATE;
-use crate::stages::ledger::{APPLIES_TO_ENTRY, BASE_AMOUNT, CREDIT_NOTE, ENTRY, INVOICE, KIND, MASTER};
+use crate::stages::ledger::{
+    APPLIES_TO_ENTRY, BASE_AMOUNT, CREDIT_NOTE, ENTRY, INVOICE, KIND, MASTER, applied_cents, by_entry,
+};
 use crate::values::{cents, from_cents, sum_where};
 
 pub const DAYS_SINCE_LAST: &str = "days_since_last_txn";
@@ -63,11 +65,10 @@ pub fn plan(a: &Activity, customers: LazyFrame, ledger: LazyFrame, as_of: NaiveD
         ])
     };
     let reds = of_kind(CREDIT_NOTE, APPLIES_TO_ENTRY);
-    let reversed = reds.clone().group_by([col("__entry")]).agg([col("__cents").sum().alias("__reversed")]);
+    let reversed = applied_cents(documents.clone(), CREDIT_NOTE)?;
     // An invoice is a purchase while its credit notes leave some of it.
     let invoices = of_kind(INVOICE, ENTRY)
-        .join(reversed, [col("__entry")], [col("__entry")], JoinArgs::new(JoinType::Left))
-        .with_column((col("__cents") + col("__reversed").fill_null(lit(0i64))).alias("__net"))
+        .with_column((col("__cents") + by_entry(reversed, "__entry")).alias("__net"))
         .with_column(col("__net").gt(lit(0i64)).alias("__purchase"));
 
     let within = |days: Option<u32>| days.map_or(lit(true), |w| col("__day").gt(lit(today - w as i32)));

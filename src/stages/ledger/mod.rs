@@ -7,10 +7,12 @@
 //! One stage checks the ledger so that activity and aging read the same accepted
 //! documents, and a bad document is rejected once, not by every stage that reads it.
 
+mod applied;
 mod check;
 #[cfg(test)]
 mod tests;
 
+pub use applied::{applied_cents, by_entry};
 use polars::prelude::*;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
