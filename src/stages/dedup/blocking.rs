@@ -12,6 +12,17 @@ pub struct Rule {
     pub keys: Vec<Key>,
     /// The keys that are plain columns: pairs of this rule always agree on them.
     pub columns: Vec<String>,
+    /// Large blocks split by one more key, where the rule asks for it.
+    pub split: Option<Split>,
+}
+
+/// `split_by`, `split_over`: a block of more than `over` records holds different
+/// customers sharing the keys. It pairs only the records that also agree on `by`, and
+/// each record without a value of `by` with the whole block, so its pairs grow with the
+/// records rather than their square, and a record that says nothing is still compared.
+pub struct Split {
+    pub by: Expr,
+    pub over: usize,
 }
 
 /// One key of a rule. A key whose values are lists (a cell's several phone numbers)
@@ -48,18 +59,24 @@ impl Rule {
             .iter()
             .filter_map(|k| if let Key::Expr(Expr::Column(name)) = k { Some(name.to_string()) } else { None })
             .collect();
-        Rule { label, keys, columns }
+        Rule { label, keys, columns, split: None }
+    }
+
+    /// The same rule, its blocks of more than `over` records split by `by` (SQL).
+    pub fn split_by(mut self, by: &str, over: usize) -> PolarsResult<Rule> {
+        self.split = Some(Split { by: polars::sql::sql_expr(by)?, over });
+        self.label = format!("{} (over {over}: by {})", self.label, by.trim());
+        Ok(self)
     }
 
     /// Every column the rule's keys read.
     pub fn roots(&self) -> Vec<String> {
-        self.keys
-            .iter()
-            .flat_map(|k| match k {
-                Key::Deletions(c) => vec![c.clone()],
-                Key::Expr(e) => e.clone().meta().root_names().iter().map(|n| n.to_string()).collect(),
-            })
-            .collect()
+        let of = |e: &Expr| -> Vec<String> { e.clone().meta().root_names().iter().map(|n| n.to_string()).collect() };
+        let keys = self.keys.iter().flat_map(|k| match k {
+            Key::Deletions(c) => vec![c.clone()],
+            Key::Expr(e) => of(e),
+        });
+        keys.chain(self.split.iter().flat_map(|s| of(&s.by))).collect()
     }
 }
 
@@ -243,11 +260,16 @@ fn rule_blocks(records: &DataFrame, rule: &Rule, max_block_size: usize) -> Polar
     let too_big = blocks.column("__n")?.idx()?.gt(max_block_size as IdxSize);
     let skipped = skipped_blocks(&blocks.filter(&too_big)?, rule)?;
     let kept = blocks.filter(&!&too_big)?;
-    let sizes = kept.column("__n")?.idx()?;
-    let pairs_over = |smallest: IdxSize| -> u64 {
-        sizes.into_no_null_iter().filter(|&n| n >= smallest).map(|n| u64::from(n) * u64::from(n - 1) / 2).sum()
-    };
-    let (pairs, pairs_in_large_blocks) = (pairs_over(2), pairs_over((LARGE_BLOCK + 1) as IdxSize));
+    let (mut pairs, mut pairs_in_large_blocks) = (0, 0);
+    let sizes = kept.column("__n")?.idx()?.into_no_null_iter();
+    for (n, wild) in sizes.zip(kept.column("__wild")?.idx()?.into_no_null_iter()) {
+        let block = pair_count(n.into(), wild.into());
+        pairs += block;
+        // A block of records without a split value grows with its large block.
+        if wild > 0 || n as usize > LARGE_BLOCK {
+            pairs_in_large_blocks += block;
+        }
+    }
     let census = Census {
         rule: rule.label.clone(),
         records: keyed,
@@ -258,6 +280,13 @@ fn rule_blocks(records: &DataFrame, rule: &Rule, max_block_size: usize) -> Polar
         skipped_blocks: skipped.len(),
     };
     Ok(RuleBlocks { kept, skipped, census })
+}
+
+/// The pairs a block makes: every pair of its `n` records, or, in a block of records
+/// without a split value (`wild` of them, listed first), each of those with any other.
+fn pair_count(n: u64, wild: u64) -> u64 {
+    let first = if wild == 0 { n } else { wild };
+    first * (first - 1) / 2 + first * (n - first)
 }
 
 /// Input rows block by block of `blocks` (blocks in key order, so the layout does not
@@ -284,8 +313,8 @@ fn layout(records: usize, blocks: Option<&DataFrame>, link_split: Option<u32>) -
     Ok(order)
 }
 
-/// Record numbers per block of one rule: columns `__k0..`, `__rows` (list) and `__n`;
-/// and how many records have a key.
+/// Record numbers per block of one rule: columns `__k0..`, `__rows` (list), `__n` and
+/// `__wild` (see [`pair_count`]); and how many records have a key.
 fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> {
     let names: Vec<String> = (0..rule.keys.len()).map(|i| format!("__k{i}")).collect();
     let keys: Vec<Expr> = rule
@@ -301,7 +330,12 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> 
         .clone()
         .lazy()
         .with_row_index("__position", None)
-        .select(std::iter::once(col("__position")).chain(keys).collect::<Vec<_>>())
+        .select(
+            std::iter::once(col("__position"))
+                .chain(keys)
+                .chain(rule.split.iter().map(|s| s.by.clone().cast(DataType::String).alias("__split")))
+                .collect::<Vec<_>>(),
+        )
         .collect()?;
     // Keys as text, or lists of text.
     for name in &names {
@@ -360,12 +394,49 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> 
         lf = lf.explode(cols([*list]), ExplodeOptions { empty_as_null: false, keep_nulls: false });
     }
     let items = strings.iter().map(|n| has_value(n)).reduce(Expr::and).unwrap_or(lit(true));
-    let keyed = lf
-        .filter(items)
-        .group_by(names.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
-        .agg([col("__position").alias("__rows"), len().alias("__n")])
-        .collect()?;
-    let with_key = keyed.column("__n")?.idx()?.sum().unwrap_or(0) as usize;
+    let keys: Vec<Expr> = names.iter().map(|n| col(n.as_str())).collect();
+    let blocks = |lf: LazyFrame, by: Vec<Expr>| {
+        lf.group_by(by)
+            .agg([col("__position").alias("__rows"), len().alias("__n")])
+            .with_column(lit(0).cast(IDX_DTYPE).alias("__wild"))
+    };
+    let lf = lf.filter(items);
+    let keyed = match &rule.split {
+        None => blocks(lf, keys),
+        Some(split) => {
+            let lf = lf.with_column(len().over(keys.clone())?.alias("__size"));
+            let large = col("__size").gt(lit(split.over as IdxSize));
+            // Small blocks whole, large ones by their split values; then each large
+            // block's records without a value, first, before the rest of the block.
+            let part = when(large.clone()).then(col("__split")).otherwise(lit(NULL).cast(DataType::String));
+            let parts = blocks(
+                lf.clone().filter(large.clone().not().or(col("__split").is_not_null())),
+                keys.iter().cloned().chain([part.alias("__part")]).collect(),
+            )
+            .drop(cols(["__part"]));
+            let wild = lf
+                .filter(large)
+                .group_by(keys)
+                .agg([
+                    col("__position")
+                        .sort_by(
+                            [col("__split").is_not_null()],
+                            SortMultipleOptions::default().with_maintain_order(true),
+                        )
+                        .alias("__rows"),
+                    len().alias("__n"),
+                    col("__split").is_null().sum().cast(IDX_DTYPE).alias("__wild"),
+                ])
+                .filter(col("__wild").gt(lit(0)));
+            concat([parts, wild], UnionArgs::default())?
+        }
+    }
+    .collect()?;
+    // Each keyed record is in one block of its value, or, without a split value in a
+    // large block, among that block's first `__wild` records.
+    let sizes = keyed.column("__n")?.idx()?.into_no_null_iter();
+    let wild = keyed.column("__wild")?.idx()?.into_no_null_iter();
+    let with_key = sizes.zip(wild).map(|(n, wild)| if wild > 0 { wild } else { n } as usize).sum();
     Ok((keyed.lazy().filter(col("__n").gt(lit(1))).collect()?, with_key))
 }
 
@@ -394,10 +465,11 @@ fn skipped_blocks(blocks: &DataFrame, rule: &Rule) -> PolarsResult<Vec<SkippedBl
         .collect())
 }
 
-/// Every pair within each block, as `left << 32 | right` with `left < right`, records
-/// numbered by their `place` in the layout.
+/// Each block's pairs (see [`pair_count`]), as `left << 32 | right` with `left < right`,
+/// records numbered by their `place` in the layout.
 fn block_pairs(blocks: &DataFrame, place: &[IdxSize], link_split: Option<u32>) -> PolarsResult<Vec<u64>> {
     let sizes: Vec<usize> = blocks.column("__n")?.idx()?.into_no_null_iter().map(|n| n as usize).collect();
+    let wild: Vec<usize> = blocks.column("__wild")?.idx()?.into_no_null_iter().map(|n| n as usize).collect();
     let rows = blocks.column("__rows")?.explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?;
     let rows: Vec<IdxSize> = rows.idx()?.into_no_null_iter().map(|r| place[r as usize]).collect();
     let mut starts = Vec::with_capacity(sizes.len());
@@ -409,9 +481,11 @@ fn block_pairs(blocks: &DataFrame, place: &[IdxSize], link_split: Option<u32>) -
     Ok(starts
         .into_par_iter()
         .zip(sizes)
-        .flat_map_iter(|(start, n)| {
+        .zip(wild)
+        .flat_map_iter(|((start, n), wild)| {
             let block = &rows[start..start + n];
-            (0..n).flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
+            let first = if wild == 0 { n } else { wild };
+            (0..first).flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
         })
         .filter(|&(a, b)| a != b && link_split.is_none_or(|split| a < split && b >= split))
         .map(|(a, b)| (u64::from(a) << 32) | u64::from(b))

@@ -145,9 +145,7 @@ pub fn golden(
     source: Option<&str>,
     id: &str,
 ) -> PolarsResult<(DataFrame, DataFrame)> {
-    let lf = records.clone().lazy();
-    let single = lf.clone().filter(col(SIZE).eq(lit(1u32)));
-    let mut multi = lf.filter(col(SIZE).gt(lit(1u32)));
+    let mut multi = records.clone().lazy().filter(col(SIZE).gt(lit(1u32)));
     // Only merged clusters need choosing; singletons are their own golden record.
     let filled = columns.iter().map(|c| col(c.as_str()).is_not_null().cast(DataType::UInt32)).reduce(|a, b| a + b);
     multi = multi.with_column(filled.unwrap_or(lit(0u32)).alias(COMPLETE));
@@ -179,7 +177,7 @@ pub fn golden(
         };
         orders.entry(order).or_insert_with(|| (rule.keys(c, source), Vec::new())).1.push(c);
     }
-    let mut chosen_columns = Vec::new();
+    let mut chosen_rows = Vec::new();
     // Ties go to the smallest (source, id): their order, found once.
     let ordinal = RankOptions { method: RankMethod::Ordinal, ..Default::default() };
     let multi = multi.lazy().with_column(col(KEY).rank(ordinal, None).alias(KEY)).collect()?;
@@ -187,41 +185,54 @@ pub fn golden(
         let rank = ranking(&multi, keys)?;
         // Each column on its own core: the member first in the ranking among those
         // with a value, cluster by cluster.
-        let picked = chosen.par_iter().map(|c| -> PolarsResult<[Column; 2]> {
-            let values = multi.column(c)?;
-            let present: Vec<bool> = values.is_not_null().iter().map(|p| p == Some(true)).collect();
+        let picked = chosen.par_iter().map(|c| -> PolarsResult<Column> {
+            let present: Vec<bool> = multi.column(c)?.is_not_null().iter().map(|p| p == Some(true)).collect();
             let best: IdxCa = members
                 .iter()
                 .map(|m| m.iter().copied().filter(|&i| present[i as usize]).min_by_key(|&i| rank[i as usize]))
                 .collect();
-            Ok([values.take(&best)?, multi.column(ROW)?.take(&best)?.with_name(from_name(c).into())])
+            Ok(multi.column(ROW)?.take(&best)?.with_name(from_name(c).into()))
         });
-        for pair in picked.collect::<PolarsResult<Vec<_>>>()? {
-            chosen_columns.extend(pair);
-        }
+        chosen_rows.extend(picked.collect::<PolarsResult<Vec<_>>>()?);
     }
-    merged.hstack_mut(&chosen_columns)?;
-
-    let mut out_columns = vec![col(MASTER), col(SIZE)];
-    if source.is_some() {
-        out_columns.push(col(SYSTEMS));
-    }
-    out_columns.extend(columns.iter().map(|c| col(c.as_str())));
-    let with_row = |lf: LazyFrame| lf.select(out_columns.iter().cloned().chain([col(ROW)]).collect::<Vec<_>>());
-    let single = match source {
-        Some(s) => single.with_column(col(s).alias(SYSTEMS)),
-        None => single,
-    };
-    let golden = concat(
-        [with_row(single), with_row(merged.clone().lazy())],
-        UnionArgs { to_supertypes: true, ..Default::default() },
-    )?
-    .sort([ROW], Default::default())
-    .select(out_columns)
-    .collect()?;
-
+    merged.hstack_mut(&chosen_rows)?;
+    let golden = assemble(records, &merged, columns, source)?;
     let lineage = lineage(records, &merged, columns, rules, source, id)?;
     Ok((golden, lineage))
+}
+
+/// The golden records in the order of each cluster's first record, each column
+/// gathered from the records once: a singleton's own value, a merged cluster's chosen
+/// member's (no table of singletons, no concatenation, no sort of the whole table).
+fn assemble(
+    records: &DataFrame,
+    merged: &DataFrame,
+    columns: &[String],
+    source: Option<&str>,
+) -> PolarsResult<DataFrame> {
+    let singles = records.column(SIZE)?.u32()?.into_no_null_iter().enumerate().filter(|&(_, size)| size == 1);
+    let firsts = merged.column(ROW)?.idx()?.into_no_null_iter().enumerate();
+    // (first row, the merged cluster's place or none for a singleton)
+    let mut order: Vec<(IdxSize, Option<usize>)> =
+        singles.map(|(row, _)| (row as IdxSize, None)).chain(firsts.map(|(j, row)| (row, Some(j)))).collect();
+    order.par_sort_unstable_by_key(|&(row, _)| row);
+    let first_rows = IdxCa::from_vec("".into(), order.iter().map(|&(row, _)| row).collect());
+    let mut out = vec![records.column(MASTER)?.take(&first_rows)?, records.column(SIZE)?.take(&first_rows)?];
+    if let Some(s) = source {
+        // A singleton's source, or a merged cluster's sources joined: one gather from both.
+        let mut systems = records.column(s)?.cast(&DataType::String)?.as_materialized_series().clone();
+        systems.append(merged.column(SYSTEMS)?.as_materialized_series())?;
+        let at = order.iter().map(|&(row, j)| j.map_or(row, |j| (records.height() + j) as IdxSize)).collect();
+        let at = IdxCa::from_vec("".into(), at);
+        out.push(systems.take(&at)?.with_name(SYSTEMS.into()).into_column());
+    }
+    let values = columns.par_iter().map(|c| -> PolarsResult<Column> {
+        let chosen: Vec<Option<IdxSize>> = merged.column(&from_name(c))?.idx()?.iter().collect();
+        let at: IdxCa = order.iter().map(|&(row, j)| j.map_or(Some(row), |j| chosen[j])).collect();
+        records.column(c)?.take(&at)
+    });
+    out.extend(values.collect::<PolarsResult<Vec<_>>>()?);
+    DataFrame::new(order.len(), out)
 }
 
 const SYSTEMS: &str = "systems";

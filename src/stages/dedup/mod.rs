@@ -56,7 +56,7 @@ pub struct DedupConfig {
     /// Candidate pairs share every key of at least one rule. A key is a column or a SQL
     /// expression, e.g. `LEFT(name_key, 4)`.
     #[serde(default)]
-    pub blocking: Vec<Vec<String>>,
+    pub blocking: Vec<BlockingRule>,
     /// Blocks with more records than this are skipped and reported.
     #[serde(default = "default_max_block_size")]
     pub max_block_size: usize,
@@ -92,6 +92,44 @@ pub struct DedupConfig {
     /// `verdict` filled in (same/different, 是/否), keyed by both records' (source, id).
     #[serde(default)]
     pub reviewed: Option<String>,
+}
+
+/// A `blocking:` entry: its keys, or `{ keys, split_by, split_over }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum BlockingRule {
+    Keys(Vec<String>),
+    Split(SplitRule),
+}
+
+/// A rule whose blocks of more than `split_over` records are split by one more SQL
+/// expression (see `blocking::Split`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRule {
+    pub keys: Vec<String>,
+    pub split_by: String,
+    #[serde(default = "default_split_over")]
+    pub split_over: usize,
+}
+
+fn default_split_over() -> usize {
+    blocking::LARGE_BLOCK
+}
+
+impl BlockingRule {
+    fn keys(&self) -> &[String] {
+        match self {
+            BlockingRule::Keys(keys) | BlockingRule::Split(SplitRule { keys, .. }) => keys,
+        }
+    }
+
+    fn split(&self) -> Option<&SplitRule> {
+        match self {
+            BlockingRule::Keys(_) => None,
+            BlockingRule::Split(rule) => Some(rule),
+        }
+    }
 }
 
 fn default_max_block_size() -> usize {
@@ -188,9 +226,17 @@ impl DedupConfig {
             .exact_keys
             .iter()
             .map(|k| blocking::Rule::new(format!("exact_key: {k}"), vec![blocking::Key::Expr(col(k.as_str()))]));
-        let rules = self.blocking.iter().filter_map(|keys| {
+        let rules = self.blocking.iter().filter_map(|rule| {
+            let keys = rule.keys();
             let exprs = keys.iter().map(|k| blocking::Key::parse(k)).collect::<PolarsResult<Vec<_>>>();
-            let exprs = exprs.map_err(|e| {
+            let compiled = exprs.and_then(|exprs| {
+                let compiled = blocking::Rule::new(keys.join(" + "), exprs);
+                match rule.split() {
+                    Some(split) => compiled.split_by(&split.split_by, split.split_over),
+                    None => Ok(compiled),
+                }
+            });
+            let compiled = compiled.map_err(|e| {
                 let first = e.to_string().lines().next().unwrap_or_default().to_string();
                 cx.error(
                     None,
@@ -201,7 +247,7 @@ impl DedupConfig {
                     ),
                 )
             });
-            Some(blocking::Rule::new(keys.join(" + "), d.take(exprs)?))
+            d.take(compiled)
         });
         exact.chain(rules).collect()
     }
@@ -340,8 +386,11 @@ impl DedupConfig {
         if self.blocking.is_empty() && self.exact_keys.is_empty() {
             problems.push("`blocking` needs at least one rule (or give `exact_keys`)".into());
         }
-        if self.blocking.iter().any(Vec::is_empty) {
+        if self.blocking.iter().any(|r| r.keys().is_empty()) {
             problems.push("a blocking rule needs at least one key".into());
+        }
+        if self.blocking.iter().filter_map(BlockingRule::split).any(|s| s.split_over < 2) {
+            problems.push("split_over must be at least 2: a block of two records is one pair".into());
         }
         if self.compare.is_empty() {
             problems.push("`compare` needs at least one column".into());

@@ -525,9 +525,15 @@ fn with_master_ids(records: &DataFrame, labels: &[u32], id: &str, source: Option
 
 /// `M` and the first 16 hex digits of the SHA-256 of the anchor's (source, id).
 fn master_id(anchor: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(anchor.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("M{hex}")
+    let mut id = String::with_capacity(17);
+    id.push('M');
+    for b in &digest[..8] {
+        id.push(HEX[usize::from(b >> 4)] as char);
+        id.push(HEX[usize::from(b & 15)] as char);
+    }
+    id
 }
 
 /// How many clusters have each size.

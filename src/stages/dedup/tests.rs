@@ -513,3 +513,65 @@ threshold: { match: 0.9, review: 0.5 }
     let expected = "blocking rule city makes 87000 pairs from 6000 records, 100% of them in blocks of more than 8";
     assert!(warnings[0].starts_with(expected), "{}", warnings[0]);
 }
+
+/// A block over `split_over` pairs only the records of one split value, and each record
+/// without one with the whole block; a block within it keeps every pair.
+#[test]
+fn a_large_block_is_split_and_a_record_without_a_value_meets_all() {
+    let records = df! {
+        "id" => ["1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        "name_key" => ["华信科技", "华信科技", "华信科技", "华信科技", "华信科技", "华信科技", "鼎盛贸易", "鼎盛贸易", "鼎盛贸易"],
+        "city" => [Some("北京"), Some("北京"), Some("上海"), None, Some("上海"), Some("深圳"), Some("北京"), Some("上海"), Some("深圳")],
+        "tag" => ["x"; 9],
+    }
+    .unwrap();
+    let stage = |rule: &str| {
+        config(&format!(
+            "
+input: customers
+output: golden
+id: id
+blocking: [{rule}]
+compare:
+  tag: {{ method: exact, weights: [8, 8] }}   # every candidate pair matches, so the pairs table lists them all
+threshold: {{ match: 0.9, review: 0.5 }}
+"
+        ))
+    };
+    let pairs_of = |out: &StageOutput| {
+        let pairs = table(out, "pairs");
+        let sides = texts(pairs, "id_l").into_iter().zip(texts(pairs, "id_r"));
+        let mut ids: Vec<String> =
+            sides.map(|(a, b)| if a < b { format!("{a}-{b}") } else { format!("{b}-{a}") }).collect();
+        ids.sort();
+        ids
+    };
+    let split = stage("{ keys: [name_key], split_by: city, split_over: 4 }").run(vec![records.clone()]).unwrap();
+    // 华信科技 (six records): 北京 1-2, 上海 3-5, and 4 (no city) with the other five;
+    // 鼎盛贸易 (three records, within 4): all three pairs, whatever their cities.
+    let expected = ["1-2", "1-4", "2-4", "3-4", "3-5", "4-5", "4-6", "7-8", "7-9", "8-9"];
+    assert_eq!(pairs_of(&split), expected);
+    let rule = &split.report.as_ref().unwrap()["pairs"]["by_rule"][0];
+    assert_eq!((&rule["records"], &rule["pairs"]), (&9.into(), &10.into()), "{rule}");
+    assert_eq!(rule["rule"], "name_key (over 4: by city)");
+    let whole = stage("[name_key]").run(vec![records]).unwrap();
+    assert_eq!(pairs_of(&whole).len(), 15 + 3);
+}
+
+#[test]
+fn split_over_below_two_is_refused() {
+    let built = crate::stages::testing::try_stage(
+        "dedup",
+        "
+input: customers
+output: golden
+id: id
+blocking: [{ keys: [name_key], split_by: city, split_over: 1 }]
+compare:
+  name_key: { method: exact }
+threshold: { match: 0.9, review: 0.5 }
+",
+    );
+    let message = crate::diag::render(&built.err().expect("refused"));
+    assert!(message.contains("split_over must be at least 2"), "{message}");
+}
