@@ -149,9 +149,17 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
             let ready = |task: &&Task| needs(task).iter().all(|t| outcome.tables.contains_key(*t));
             let (start, rest): (Vec<Task>, Vec<Task>) = waiting.iter().partition(ready);
             waiting = rest;
+            let workbook = &plan.pipeline.workbook;
             for task in start {
-                let inputs: HashMap<String, DataFrame> =
-                    needs(&task).iter().map(|t| (t.to_string(), outcome.tables[*t].clone())).collect();
+                // A table no other node will read, and the workbook does not take, is
+                // handed over rather than shared, so the node can free it as it goes.
+                let mut input = |t: &str| {
+                    let table = &outcome.tables[t];
+                    let last = readers.get(t) == Some(&1) && !(is_output(t) && workbook.takes(t, table.height()));
+                    let table = if last { outcome.tables.remove(t) } else { Some(table.clone()) };
+                    (t.to_string(), table.expect("a ready node's inputs exist"))
+                };
+                let inputs: HashMap<String, DataFrame> = needs(&task).into_iter().map(&mut input).collect();
                 let done = done.clone();
                 let streams = &streams;
                 running += 1;
@@ -216,7 +224,6 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
                 return Err(e);
             }
             // Free what no later stage reads and the workbook does not take.
-            let workbook = &plan.pipeline.workbook;
             let kept = |name: &String, table: &mut DataFrame| {
                 readers.get(name).is_some_and(|&n| n > 0) || (is_output(name) && workbook.takes(name, table.height()))
             };

@@ -82,11 +82,8 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
         ])
         .collect()?;
 
-    let mut kept: Vec<Expr> = input_columns.iter().map(|c| col(c.as_str())).collect();
-    kept.extend([ENTRY, MASTER, KIND, APPLIES_TO, APPLIES_TO_ENTRY].map(col));
-    kept.push(from_cents(col(CENTS)).alias(BASE_AMOUNT));
-    let accepted = checked.clone().lazy().filter(col(REASON).is_null()).select(kept).collect()?;
-    let rejected = checked.lazy().filter(col(REASON).is_not_null()).collect()?;
+    let rejected = checked.clone().lazy().filter(col(REASON).is_not_null()).collect()?;
+    let accepted = accepted(checked, &input_columns)?;
     let report = report(input_totals, &accepted, &rejected, config)?;
     let rejects = reject_entries(ledger, rejected, &input_columns)?;
 
@@ -102,6 +99,23 @@ pub fn run(ledger: &Ledger, documents: DataFrame, map: Option<DataFrame>) -> Pol
         findings,
         ..Default::default()
     })
+}
+
+/// The accepted documents, the input's columns and then the ledger's, filtered a
+/// column at a time and each freed as it goes: a filter of the whole table held tens of
+/// millions of documents twice (the run hands the ledger its input when it is the last
+/// to read it, so nothing else holds them).
+fn accepted(mut checked: DataFrame, input_columns: &[String]) -> PolarsResult<DataFrame> {
+    let base = checked.clone().lazy().select([from_cents(col(CENTS)).alias(BASE_AMOUNT)]).collect()?;
+    let keep = checked.column(REASON)?.is_null();
+    let added = [ENTRY, MASTER, KIND, APPLIES_TO, APPLIES_TO_ENTRY];
+    let mut columns = Vec::with_capacity(input_columns.len() + added.len() + 1);
+    for name in input_columns.iter().map(String::as_str).chain(added) {
+        columns.push(checked.drop_in_place(name)?.filter(&keep)?);
+    }
+    drop(checked);
+    columns.push(base.column(BASE_AMOUNT)?.filter(&keep)?);
+    DataFrame::new(keep.sum().unwrap_or(0) as usize, columns)
 }
 
 fn is(kind: &str) -> Expr {
