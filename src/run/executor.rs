@@ -122,6 +122,8 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
     };
     let mut readers = plan.readers.clone();
     let is_output = |name: &str| plan.pipeline.output_names().any(|o| o == name);
+    let in_workbook =
+        |name: &str, table: &DataFrame| is_output(name) && plan.pipeline.workbook.takes(name, table.height());
     // The plan's levels, flattened, are an order in which every node follows its inputs.
     let order: Vec<NodeId> = plan.levels.iter().flatten().copied().collect();
     let streams = if batch_rows > 0 { stream::streams(plan) } else { Vec::new() };
@@ -149,13 +151,12 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
             let ready = |task: &&Task| needs(task).iter().all(|t| outcome.tables.contains_key(*t));
             let (start, rest): (Vec<Task>, Vec<Task>) = waiting.iter().partition(ready);
             waiting = rest;
-            let workbook = &plan.pipeline.workbook;
             for task in start {
                 // A table no other node will read, and the workbook does not take, is
                 // handed over rather than shared, so the node can free it as it goes.
                 let mut input = |t: &str| {
                     let table = &outcome.tables[t];
-                    let last = readers.get(t) == Some(&1) && !(is_output(t) && workbook.takes(t, table.height()));
+                    let last = readers.get(t) == Some(&1) && !in_workbook(t, table);
                     let table = if last { outcome.tables.remove(t) } else { Some(table.clone()) };
                     (t.to_string(), table.expect("a ready node's inputs exist"))
                 };
@@ -225,7 +226,7 @@ pub fn execute(plan: &Plan, cx: &RunContext, progress: &Progress, dir: &RunDir, 
             }
             // Free what no later stage reads and the workbook does not take.
             let kept = |name: &String, table: &mut DataFrame| {
-                readers.get(name).is_some_and(|&n| n > 0) || (is_output(name) && workbook.takes(name, table.height()))
+                readers.get(name).is_some_and(|&n| n > 0) || in_workbook(name, table)
             };
             outcome.tables.retain(kept);
         }

@@ -285,8 +285,14 @@ fn rule_blocks(records: &DataFrame, rule: &Rule, max_block_size: usize) -> Polar
 /// The pairs a block makes: every pair of its `n` records, or, in a block of records
 /// without a split value (`wild` of them, listed first), each of those with any other.
 fn pair_count(n: u64, wild: u64) -> u64 {
-    let first = if wild == 0 { n } else { wild };
+    let first = leading(n, wild);
     first * (first - 1) / 2 + first * (n - first)
+}
+
+/// How many of a block's records its pairs start from: all `n`, or the `wild` records
+/// without a split value that it lists first (each is in no other block of the rule).
+fn leading<T: Copy + Default + PartialEq>(n: T, wild: T) -> T {
+    if wild == T::default() { n } else { wild }
 }
 
 /// Input rows block by block of `blocks` (blocks in key order, so the layout does not
@@ -436,7 +442,7 @@ fn blocks(records: &DataFrame, rule: &Rule) -> PolarsResult<(DataFrame, usize)> 
     // large block, among that block's first `__wild` records.
     let sizes = keyed.column("__n")?.idx()?.into_no_null_iter();
     let wild = keyed.column("__wild")?.idx()?.into_no_null_iter();
-    let with_key = sizes.zip(wild).map(|(n, wild)| if wild > 0 { wild } else { n } as usize).sum();
+    let with_key = sizes.zip(wild).map(|(n, wild)| leading(n, wild) as usize).sum();
     Ok((keyed.lazy().filter(col("__n").gt(lit(1))).collect()?, with_key))
 }
 
@@ -484,8 +490,8 @@ fn block_pairs(blocks: &DataFrame, place: &[IdxSize], link_split: Option<u32>) -
         .zip(wild)
         .flat_map_iter(|((start, n), wild)| {
             let block = &rows[start..start + n];
-            let first = if wild == 0 { n } else { wild };
-            (0..first).flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
+            (0..leading(n, wild))
+                .flat_map(move |i| (i + 1..n).map(move |j| (block[i].min(block[j]), block[i].max(block[j]))))
         })
         .filter(|&(a, b)| a != b && link_split.is_none_or(|split| a < split && b >= split))
         .map(|(a, b)| (u64::from(a) << 32) | u64::from(b))
